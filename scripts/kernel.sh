@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The patched, pinned 6.12 kernel, built once per (version, series, config).
+#
+#   scripts/kernel.sh dir VARIANT    print the build directory of VARIANT
+#   scripts/kernel.sh build VARIANT  build VARIANT unless the cache has it
+#   scripts/kernel.sh src            unpack and patch the source; print it
+#
+# VARIANT is "release" or "debug" (tests/config/VARIANT.config on top of
+# tests/config/base.config).  Builds live outside the tracked tree, in
+# $FASTSOCKET_CACHE (default ~/.cache/fastsocket), keyed by a hash of
+# everything that goes into them, so a warm run reuses them and any change
+# to a patch or a fragment makes a new one.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/versions.sh
+. "$top/scripts/versions.sh"
+
+cache=${FASTSOCKET_CACHE:-$HOME/.cache/fastsocket}
+make_flags=(LLVM="$FS_LLVM")
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+say() {
+	echo ">>> $*" >&2
+}
+
+# Everything a patched source tree depends on: the pinned package, the
+# series in order, and the patches' text.
+src_key() {
+	{
+		echo "$FS_LINUX_DEB_VERSION"
+		while read -r p; do
+			case "$p" in '' | '#'*) continue ;; esac
+			echo "== $p"
+			cat "$top/patches/$p"
+		done <"$top/patches/series"
+	} | sha256sum | cut -c1-16
+}
+
+build_key() {
+	local variant=$1
+	{
+		src_key
+		cat "$top/tests/config/base.config" "$top/tests/config/$variant.config"
+		echo "$FS_LLVM"
+	} | sha256sum | cut -c1-16
+}
+
+src_dir() {
+	echo "$cache/src-$(src_key)/linux"
+}
+
+build_dir() {
+	echo "$cache/build-$1-$(build_key "$1")"
+}
+
+check_variant() {
+	[ -f "$top/tests/config/$1.config" ] ||
+		die "unknown kernel variant '$1' (no tests/config/$1.config)"
+}
+
+tarball_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true
+}
+
+prepare_source() {
+	local src stage have
+	src=$(src_dir)
+	[ -f "$src/.fastsocket-patched" ] && return 0
+
+	have=$(tarball_version)
+	[ "$have" = "$FS_LINUX_DEB_VERSION" ] ||
+		die "linux-source-6.12 is '${have:-not installed}', the pin is $FS_LINUX_DEB_VERSION (run scripts/bootstrap.sh)"
+	[ -f "$FS_LINUX_TARBALL" ] || die "$FS_LINUX_TARBALL is missing (run scripts/bootstrap.sh)"
+
+	say "unpacking linux-source-6.12 $FS_LINUX_DEB_VERSION"
+	stage=$(dirname "$src")/stage.$$
+	rm -rf "$stage" "$src"
+	mkdir -p "$stage"
+	tar -xJf "$FS_LINUX_TARBALL" -C "$stage"
+	mv "$stage/linux-source-6.12" "$src"
+	rmdir "$stage"
+
+	while read -r p; do
+		case "$p" in '' | '#'*) continue ;; esac
+		[ -f "$top/patches/$p" ] || die "patches/series names $p, which is not in patches/"
+		if ! patch -d "$src" -p1 --batch --forward --dry-run --quiet \
+			<"$top/patches/$p" >/dev/null; then
+			rm -rf "$src"
+			die "patch $p does not apply to linux-source-6.12 $FS_LINUX_DEB_VERSION"
+		fi
+		patch -d "$src" -p1 --batch --forward --quiet <"$top/patches/$p"
+		say "applied $p"
+	done <"$top/patches/series"
+	touch "$src/.fastsocket-patched"
+}
+
+# merge_config.sh only warns when Kconfig drops an option; a test kernel
+# without RUST or the hooks is useless, so insist on every fragment line.
+verify_config() {
+	local out=$1 frag line opt val missing=0
+	for frag in "${@:2}"; do
+		while read -r line; do
+			case "$line" in
+			CONFIG_*=n)
+				opt=${line%%=*}
+				if grep -q "^$opt=" "$out/.config"; then
+					echo "error: $opt is still set" >&2
+					missing=1
+				fi
+				;;
+			CONFIG_*=*)
+				opt=${line%%=*}
+				val=${line#*=}
+				if ! grep -qx "$opt=$val" "$out/.config"; then
+					echo "error: the kernel config dropped $line" \
+						"(from $(basename "$frag"))" >&2
+					missing=1
+				fi
+				;;
+			esac
+		done <"$frag"
+	done
+	[ "$missing" = 0 ] || die "kernel config incomplete; for CONFIG_RUST, check 'make LLVM=$FS_LLVM rustavailable'"
+}
+
+build() {
+	local variant=$1 src out frags
+	check_variant "$variant"
+	out=$(build_dir "$variant")
+	if [ -f "$out/.fastsocket-built" ]; then
+		say "kernel ($variant) is cached in $out"
+		return 0
+	fi
+	prepare_source
+	src=$(src_dir)
+
+	mkdir -p "$out"
+	frags=("$top/tests/config/base.config" "$top/tests/config/$variant.config")
+	say "configuring the $variant kernel in $out"
+	make -s -C "$src" O="$out" "${make_flags[@]}" tinyconfig >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		"${frags[@]}" >"$out/merge_config.log"
+	make -s -C "$src" O="$out" "${make_flags[@]}" olddefconfig >/dev/null
+	verify_config "$out" "${frags[@]}"
+
+	make -s -C "$src" O="$out" "${make_flags[@]}" rustavailable >/dev/null ||
+		die "the kernel rejects this rustc or bindgen ('make LLVM=$FS_LLVM rustavailable' in $src says why)"
+
+	say "building the $variant kernel ($(nproc) cpus; about 10 minutes cold; log: $out/build.log)"
+	local start=$SECONDS
+	if ! make -C "$src" O="$out" "${make_flags[@]}" -j"$(($(nproc) + 1))" \
+		>"$out/build.log" 2>&1; then
+		grep -E 'error|Error' "$out/build.log" | head -20 >&2
+		die "the $variant kernel did not build; see $out/build.log"
+	fi
+	touch "$out/.fastsocket-built"
+	say "kernel ($variant) built in $((SECONDS - start)) s"
+
+	# Older builds of this variant are stale now; keep the disk in check.
+	find "$cache" -maxdepth 1 -name "build-$variant-*" ! -path "$out" \
+		-exec rm -rf {} + 2>/dev/null || true
+}
+
+case "${1:-}" in
+dir)
+	check_variant "${2:-}"
+	build_dir "$2"
+	;;
+src)
+	prepare_source
+	src_dir
+	;;
+build)
+	build "${2:-}"
+	;;
+*)
+	echo "usage: $0 {dir|build} VARIANT | $0 src" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make run`: boots the release kernel on 4 vCPUs, loads fastsocket.ko,
+# drives short loopback connections through it and shows what it counted.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+kdir=$("$top/scripts/kernel.sh" dir release)
+out=${FASTSOCKET_RESULTS:-$top/.results}/run
+rm -rf "$out"
+mkdir -p "$out"
+cat >"$out/env.sh" <<EOT
+export FS_MODULE=$kdir/fastsocket-module/rust/fastsocket.ko
+export FS_BENCH=$top/userspace-tools/target/release/fsbench
+export FS_TOP=$top
+export FS_KV=/dev/null
+EOT
+
+echo ">>> booting the release kernel on 4 vCPUs under QEMU (TCG; about a minute)"
+"$top/tests/vm/boot.sh" "$kdir" 4 "$out" "$top/scripts/run-guest.sh $out" \
+	>"$out/console.log" 2>&1 &
+vm=$!
+# Show the demonstration's own lines as they come; the full console is kept.
+tail -n +1 -f "$out/console.log" --pid=$vm | sed -un 's/^.*@@demo //p'
+wait $vm || true
+if [ ! -f "$out/demo.finished" ]; then
+	echo "error: the VM did not finish the demonstration; console: $out/console.log" >&2
+	exit 1
+fi
+if grep -Eq 'WARNING:|BUG:|Oops|Call Trace:' "$out/console.log"; then
+	echo "error: the kernel reported a problem; console: $out/console.log" >&2
+	exit 1
+fi
+echo ">>> done; console: $out/console.log"

@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: GPL-2.0
+# The module loads and unloads 100 times; each time its file appears and
+# goes, and it says its version.
+. "$FS_TOP/tests/vm/lib.sh"
+
+rounds=100
+for i in $(seq "$rounds"); do
+	load
+	[ -r "$FS_PROC" ] || fail "round $i: $FS_PROC missing after insmod"
+	proc_total lookup_ipv4 >/dev/null
+	unload
+	[ ! -e "$FS_PROC" ] || fail "round $i: $FS_PROC left after rmmod"
+done
+loaded=$(dmesg | grep -c 'fastsocket [0-9.]* loaded' || true)
+[ "$loaded" = "$rounds" ] || fail "the module said it loaded $loaded times, not $rounds"
+kv rounds "$rounds"

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What a client run measured, and how it is reported.
+
+use serde::Serialize;
+use std::{fmt, time::Duration};
+
+/// Why a connection failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    Refused,
+    Reset,
+    Timeout,
+    ShortResponse,
+    Other,
+}
+
+impl Failure {
+    pub fn from_io(e: &std::io::Error) -> Self {
+        use std::io::ErrorKind::*;
+        match e.kind() {
+            ConnectionRefused => Failure::Refused,
+            ConnectionReset | ConnectionAborted | BrokenPipe => Failure::Reset,
+            TimedOut | WouldBlock => Failure::Timeout,
+            UnexpectedEof => Failure::ShortResponse,
+            _ => Failure::Other,
+        }
+    }
+}
+
+/// Latency percentiles, in microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    pub max_us: u64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of `samples` (sorted in place).
+    pub fn of(samples: &mut [u64]) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort_unstable();
+        // Integer per-mille ranks: float percentages round 99.9% of 1000
+        // samples up to the 1000th.
+        let rank = |permille: usize| {
+            let n = samples.len();
+            let i = (permille * n).div_ceil(1000);
+            samples[i.clamp(1, n) - 1]
+        };
+        Self {
+            p50_us: rank(500),
+            p99_us: rank(990),
+            p999_us: rank(999),
+            max_us: samples[samples.len() - 1],
+        }
+    }
+}
+
+/// The result of a client run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub attempted: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub failures: Vec<(Failure, u64)>,
+    pub seconds: f64,
+    pub conn_per_sec: f64,
+    pub latency: Percentiles,
+}
+
+impl Summary {
+    pub fn new(mut latencies_us: Vec<u64>, failures: Vec<Failure>, elapsed: Duration) -> Self {
+        let completed = latencies_us.len() as u64;
+        let failed = failures.len() as u64;
+        let mut counts: Vec<(Failure, u64)> = Vec::new();
+        for f in failures {
+            match counts.iter_mut().find(|(k, _)| *k == f) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((f, 1)),
+            }
+        }
+        let seconds = elapsed.as_secs_f64();
+        Self {
+            attempted: completed + failed,
+            completed,
+            failed,
+            failures: counts,
+            seconds,
+            conn_per_sec: if seconds > 0.0 {
+                completed as f64 / seconds
+            } else {
+                0.0
+            },
+            latency: Percentiles::of(&mut latencies_us),
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "connections: {} completed, {} failed, in {:.2} s ({:.0} conn/s)",
+            self.completed, self.failed, self.seconds, self.conn_per_sec
+        )?;
+        write!(
+            f,
+            "latency: p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+            self.latency.p50_us, self.latency.p99_us, self.latency.p999_us, self.latency.max_us
+        )?;
+        for (kind, n) in &self.failures {
+            write!(f, "\nfailed: {kind:?} x{n}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let mut v: Vec<u64> = (1..=1000).collect();
+        let p = Percentiles::of(&mut v);
+        assert_eq!(
+            (p.p50_us, p.p99_us, p.p999_us, p.max_us),
+            (500, 990, 999, 1000)
+        );
+        let mut one = vec![7];
+        assert_eq!(Percentiles::of(&mut one).p999_us, 7);
+        assert_eq!(Percentiles::of(&mut []), Percentiles::default());
+    }
+
+    #[test]
+    fn summary_counts_failures_by_kind() {
+        let s = Summary::new(
+            vec![10, 20],
+            vec![Failure::Refused, Failure::Reset, Failure::Refused],
+            Duration::from_secs(2),
+        );
+        assert_eq!((s.attempted, s.completed, s.failed), (5, 2, 3));
+        assert_eq!(s.failures, vec![(Failure::Refused, 2), (Failure::Reset, 1)]);
+        assert_eq!(s.conn_per_sec, 1.0);
+    }
+
+    #[test]
+    fn io_errors_map_to_failures() {
+        use std::io::{Error, ErrorKind};
+        assert_eq!(
+            Failure::from_io(&Error::from(ErrorKind::ConnectionRefused)),
+            Failure::Refused
+        );
+        assert_eq!(
+            Failure::from_io(&Error::from(ErrorKind::UnexpectedEof)),
+            Failure::ShortResponse
+        );
+        assert_eq!(
+            Failure::from_io(&Error::from(ErrorKind::Other)),
+            Failure::Other
+        );
+    }
+}
