@@ -15,8 +15,9 @@ export FASTSOCKET_CACHE ?= $(HOME)/.cache/fastsocket
 # What `make test` runs; narrow it with e.g. TEST_ARGS="--cpus 2".
 TEST_ARGS ?=
 
-.PHONY: all run test setup kernel kernel-release kernel-debug module \
-	module-release module-debug tools check clean help
+# (The kernel-% and module-% pattern rules are not .PHONY: make skips
+# implicit rules for phony targets.)
+.PHONY: all run test setup kernel module tools check clean help
 
 all: module tools
 

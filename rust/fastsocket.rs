@@ -13,8 +13,9 @@ mod cpu;
 mod hooks;
 mod procfs;
 mod stats;
+// Shared with the host tools, where it is a public module too.
 #[path = "pure/stats_format.rs"]
-mod stats_format;
+pub mod stats_format;
 
 use hooks::{Family, ListenerLookup};
 use stats::Stats;
@@ -75,7 +76,10 @@ impl kernel::Module for Fastsocket {
             stats: stats.clone(),
         })?;
         let hooks = hooks::Registration::register(Policy { stats }).inspect_err(|e| {
-            pr_err!("cannot register the hooks ({:?}): is another module registered?\n", e);
+            pr_err!(
+                "cannot register the hooks (errno {}): is another module registered?\n",
+                e.to_errno()
+            );
         })?;
         pr_info!("fastsocket {VERSION} loaded\n");
         Ok(Self {

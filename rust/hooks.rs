@@ -60,6 +60,16 @@ pub(crate) struct Registration<T: Hooks> {
     inner: Pin<KBox<Inner<T>>>,
 }
 
+// SAFETY: the only raw pointers in a `Registration` point into its own
+// allocation (the table's `priv_`).  Dropping it on another thread is fine:
+// `fastsocket_unregister` may be called from any process context.
+unsafe impl<T: Hooks> Send for Registration<T> {}
+
+// SAFETY: `&Registration` offers no access to anything; the kernel
+// serialises its own use of the table (mutex, RCU), and `T: Sync` covers
+// the hooks running concurrently on many CPUs.
+unsafe impl<T: Hooks> Sync for Registration<T> {}
+
 impl<T: Hooks> Registration<T> {
     /// Registers `hooks`.
     ///

@@ -70,6 +70,16 @@ pub(crate) struct Registration<T: Show> {
     inner: Pin<KBox<Inner<T>>>,
 }
 
+// SAFETY: the raw pointers in a `Registration` (the pernet list links) are
+// the kernel's, used under its `pernet_ops_rwsem`; dropping it on another
+// thread is fine: `unregister_pernet_subsys` may be called from any process
+// context.
+unsafe impl<T: Show> Send for Registration<T> {}
+
+// SAFETY: `&Registration` offers no access to anything; `T: Sync` covers
+// `show` running concurrently for several readers.
+unsafe impl<T: Show> Sync for Registration<T> {}
+
 impl<T: Show> Registration<T> {
     /// Creates `/proc/net/<T::NAME>` in every network namespace.
     pub(crate) fn register(data: T) -> Result<Self> {
@@ -89,7 +99,9 @@ impl<T: Show> Registration<T> {
         // SAFETY: `inner.ops` is valid for writes and nobody else sees it yet.
         unsafe { inner.ops.get().write(ops) };
 
-        let raw = ptr::from_ref::<Inner<T>>(&inner).cast_mut().cast::<c_void>();
+        let raw = ptr::from_ref::<Inner<T>>(&inner)
+            .cast_mut()
+            .cast::<c_void>();
         CURRENT
             .compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire)
             .map_err(|_| EBUSY)?;

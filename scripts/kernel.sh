@@ -73,6 +73,10 @@ prepare_source() {
 	local src stage have
 	src=$(src_dir)
 	[ -f "$src/.fastsocket-patched" ] && return 0
+	mkdir -p "$cache"
+	exec 8>"$cache/lock-source"
+	flock 8
+	[ -f "$src/.fastsocket-patched" ] && return 0
 
 	have=$(tarball_version)
 	[ "$have" = "$FS_LINUX_DEB_VERSION" ] ||
@@ -133,6 +137,11 @@ verify_config() {
 build() {
 	local variant=$1 src out frags
 	check_variant "$variant"
+	# One build of a variant at a time; a second caller waits, then finds
+	# the result in the cache.
+	mkdir -p "$cache"
+	exec 9>"$cache/lock-$variant"
+	flock 9
 	out=$(build_dir "$variant")
 	if [ -f "$out/.fastsocket-built" ]; then
 		say "kernel ($variant) is cached in $out"

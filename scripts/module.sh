@@ -32,12 +32,12 @@ rsync -a -c "$top/tests/modules" "$stage/tests/"
 log=$stage/build.log
 if ! make -C "$kdir" M="$stage" LLVM="$FS_LLVM" CLIPPY=1 >"$log" 2>&1 ||
 	! make -C "$kdir" M="$stage/tests/modules" LLVM="$FS_LLVM" >>"$log" 2>&1; then
-	cat "$log" >&2
+	grep -E -A12 '^(error|warning)' "$log" | head -80 >&2
 	echo "error: the fastsocket module did not build against the $variant kernel" >&2
 	exit 1
 fi
 if grep -q 'warning' "$log"; then
-	cat "$log" >&2
+	grep -A12 'warning' "$log" | head -80 >&2
 	echo "error: the module build has warnings (see above)" >&2
 	exit 1
 fi

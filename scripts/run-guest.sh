@@ -13,7 +13,7 @@ show() { while IFS= read -r line; do say "  $line"; done; }
 say "guest up: kernel $(uname -r), $(nproc) vCPUs"
 insmod "$FS_MODULE"
 say "loaded: $(dmesg | grep -o 'fastsocket [0-9.]* loaded' | tail -1)"
-say "registered hooks (/sys/module/fastsocket): $(cat /sys/module/fastsocket/initstate)"
+say "module state: $(cat /sys/module/fastsocket/initstate); hooks registered"
 say "/proc/net/fastsocket before any traffic:"
 show </proc/net/fastsocket
 

@@ -9,6 +9,7 @@ ends with "N passed, N failed".  Progress goes to stderr.
 """
 
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -56,7 +57,7 @@ class Ktap:
             print(f"# reason: {reason}")
         for k, v in figures:
             print(f"# {k}: {v}")
-        for d in details:
+        for d in details if not ok else ():
             print(f"# {d}")
         sys.stdout.flush()
 
@@ -96,6 +97,26 @@ def host_tests(k):
     r = run(["perl", str(src / "scripts/checkpatch.pl"), "--no-tree", "-q", *map(str, patches)])
     k.result("host_checkpatch", r.returncode == 0, "checkpatch.pl", figures=[("patches", len(patches))],
              details=tail(r.stdout))
+    bad_patch_test(k)
+
+
+def bad_patch_test(k):
+    """A patch that does not apply stops the source preparation, named."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        for d in ["scripts", "patches", "tests/config"]:
+            shutil.copytree(TOP / d, t / d)
+        (t / "patches/9999-does-not-apply.patch").write_text(
+            "--- a/Makefile\n+++ b/Makefile\n@@ -1,1 +1,1 @@\n-no such line\n+still none\n")
+        with open(t / "patches/series", "a") as f:
+            f.write("9999-does-not-apply.patch\n")
+        r = subprocess.run([str(t / "scripts/kernel.sh"), "src"], text=True, capture_output=True,
+                           env={**os.environ, "FASTSOCKET_CACHE": str(t / "cache")})
+        named = "patch 9999-does-not-apply.patch does not apply" in r.stderr
+        k.result("host_bad_patch_is_named", r.returncode != 0 and named,
+                 "a failing patch was not reported by name", details=tail(r.stderr, 5))
 
 
 def series():
@@ -160,11 +181,22 @@ def vm_run(variant, cpus, scenarios, out, limit):
     return console
 
 
-def vm_tests(k, variant, cpus, scenarios, limit):
-    out = Path(os.environ.get("FASTSOCKET_RESULTS", TOP / ".results")) / f"{variant}-cpus{cpus}"
+def vm_out(variant, cpus):
+    return Path(os.environ.get("FASTSOCKET_RESULTS", TOP / ".results")) / f"{variant}-cpus{cpus}"
+
+
+def vm_boot(variant, cpus, scenarios, limit):
+    """Runs one VM; returns (console, seconds)."""
     progress(f"VM: {cpus} vcpu(s), {variant} kernel, scenarios: {' '.join(scenarios)}")
     start = time.time()
-    console = vm_run(variant, cpus, scenarios, out, limit)
+    console = vm_run(variant, cpus, scenarios, vm_out(variant, cpus), limit)
+    progress(f"VM: {cpus} vcpu(s) done in {time.time() - start:.0f} s")
+    return console, time.time() - start
+
+
+def vm_tests(k, variant, cpus, scenarios, console, seconds):
+    """Reports the scenarios of one VM run."""
+    out = vm_out(variant, cpus)
     reports_seen = []
     for name in scenarios:
         test = f"vm_cpus{cpus}_{name}"
@@ -201,7 +233,7 @@ def vm_tests(k, variant, cpus, scenarios, limit):
     ok = finished and not unexplained
     reason = "the VM did not finish its scenarios" if not finished else f"kernel report: {unexplained[0].strip()}" if unexplained else ""
     k.result(f"vm_cpus{cpus}_boot_and_console", ok, reason,
-             figures=[("vm_seconds", f"{time.time() - start:.0f}")],
+             figures=[("vm_seconds", f"{seconds:.0f}")],
              details=[] if ok else (tail(console, 25) + unexplained[:20]))
 
 
@@ -223,7 +255,7 @@ def main():
     variants = ["release", "debug"] if args.variant == "debug" else [args.variant]
     if args.skip_vm:
         variants, cpus = [], []
-    planned = (0 if args.skip_host else 5) + 2 * len(variants) + len(cpus) * (len(scenarios) + 1)
+    planned = (0 if args.skip_host else 6) + 2 * len(variants) + len(cpus) * (len(scenarios) + 1)
     k = Ktap(planned)
     start = time.time()
     built = {}
@@ -234,10 +266,18 @@ def main():
     if cpus and not tools():
         progress("userspace-tools did not build")
         built[args.variant] = False
-    for c in cpus:
-        if built[args.variant]:
-            vm_tests(k, args.variant, c, scenarios, args.scenario_timeout)
-        else:
+    if cpus and built[args.variant]:
+        # TCG runs each VM on one host thread (see tests/vm/boot.sh), so VMs
+        # run side by side, one per host cpu, largest first.
+        jobs = int(os.environ.get("FASTSOCKET_VM_JOBS", os.cpu_count() or 1))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            runs = {c: pool.submit(vm_boot, args.variant, c, scenarios, args.scenario_timeout)
+                    for c in sorted(cpus, reverse=True)}
+            for c in cpus:
+                console, seconds = runs[c].result()
+                vm_tests(k, args.variant, c, scenarios, console, seconds)
+    else:
+        for c in cpus:
             for name in scenarios + ["boot_and_console"]:
                 k.result(f"vm_cpus{c}_{name}", False, "not run: the build failed")
     print(f"# total_seconds: {time.time() - start:.0f}")

@@ -31,8 +31,10 @@ for name in "$@"; do
 	: >"$FS_KV"
 	dmesg -C
 	echo "@@fastsocket begin $name"
+	start=$(date +%s)
 	timeout -k 5 "$limit" bash "$here/scenarios/$name.sh" >"$out/$name.log" 2>&1
 	rc=$?
+	echo "seconds $(($(date +%s) - start))" >>"$FS_KV"
 	# Let a report printed by a softirq or an RCU callback reach the log.
 	sleep 1
 	dmesg >"$out/$name.dmesg"

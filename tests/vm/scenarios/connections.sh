@@ -25,6 +25,8 @@ unload
 kv ipv4_completed "$(json_field /tmp/v4.json completed)"
 kv ipv4_failed "$(json_field /tmp/v4.json failed)"
 kv ipv4_conn_per_sec "$(json_field /tmp/v4.json conn_per_sec | cut -d. -f1)"
+kv ipv4_p50_us "$(json_field /tmp/v4.json p50_us)"
+kv ipv4_p99_us "$(json_field /tmp/v4.json p99_us)"
 kv ipv6_completed "$(json_field /tmp/v6.json completed)"
 kv lookup_ipv4 "$v4"
 kv lookup_ipv6 "$v6"

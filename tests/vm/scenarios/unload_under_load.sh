@@ -3,7 +3,7 @@
 # are being made: no connection fails.
 . "$FS_TOP/tests/vm/lib.sh"
 
-n=6000
+n=2000
 load
 start_server 127.0.0.1:0
 "$FS_BENCH" client --connect "$SERVER_ADDR" --connections "$n" --threads 4 \
