@@ -20,6 +20,8 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
 VM_SCENARIOS = ["load_unload", "connections", "unload_under_load", "registration"]
+# Runs first in every VM; passes only if its deliberate warning is caught.
+SELFTEST = "harness_selftest"
 
 # A kernel report anywhere in a run fails it.
 REPORT = re.compile(
@@ -164,6 +166,7 @@ def vm_run(variant, cpus, scenarios, out, limit):
     (out / "env.sh").write_text(
         f"export FS_MODULE={stage}/rust/fastsocket.ko\n"
         f"export FS_DUP_MODULE={stage}/tests/modules/fs_dup_register.ko\n"
+        f"export FS_WARN_MODULE={stage}/tests/modules/fs_warn.ko\n"
         f"export FS_BENCH={bench}\n"
         f"export FS_TOP={TOP}\n"
     )
@@ -199,7 +202,7 @@ def vm_tests(k, variant, cpus, scenarios, console, seconds):
     out = vm_out(variant, cpus)
     reports_seen = []
     for name in scenarios:
-        test = f"vm_cpus{cpus}_{name}"
+        test = f"vm_cpus{cpus}_{'harness_catches_reports' if name == SELFTEST else name}"
         res = out / f"{name}.result"
         if not res.exists():
             reason = "not run: the VM did not get there"
@@ -215,10 +218,16 @@ def vm_tests(k, variant, cpus, scenarios, console, seconds):
             for line in kvf.read_text().splitlines():
                 key, _, value = line.partition(" ")
                 figures.append((key, value))
-        ok = result == "ok" and not reports
         reason = result[5:] if result.startswith("fail") else ""
-        if reports:
-            reason = f"kernel report: {reports[0].strip()}"
+        if name == SELFTEST:
+            ok = result == "ok" and bool(reports)
+            if not reports:
+                reason = "a deliberate kernel warning went unnoticed"
+            reports = []
+        else:
+            ok = result == "ok" and not reports
+            if reports:
+                reason = f"kernel report: {reports[0].strip()}"
         details = []
         if not ok:
             log = out / f"{name}.log"
@@ -255,7 +264,7 @@ def main():
     variants = ["release", "debug"] if args.variant == "debug" else [args.variant]
     if args.skip_vm:
         variants, cpus = [], []
-    planned = (0 if args.skip_host else 6) + 2 * len(variants) + len(cpus) * (len(scenarios) + 1)
+    planned = (0 if args.skip_host else 6) + 2 * len(variants) + len(cpus) * (len(scenarios) + 2)
     k = Ktap(planned)
     start = time.time()
     built = {}
@@ -271,14 +280,14 @@ def main():
         # run side by side, one per host cpu, largest first.
         jobs = int(os.environ.get("FASTSOCKET_VM_JOBS", os.cpu_count() or 1))
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            runs = {c: pool.submit(vm_boot, args.variant, c, scenarios, args.scenario_timeout)
+            runs = {c: pool.submit(vm_boot, args.variant, c, [SELFTEST] + scenarios, args.scenario_timeout)
                     for c in sorted(cpus, reverse=True)}
             for c in cpus:
                 console, seconds = runs[c].result()
-                vm_tests(k, args.variant, c, scenarios, console, seconds)
+                vm_tests(k, args.variant, c, [SELFTEST] + scenarios, console, seconds)
     else:
         for c in cpus:
-            for name in scenarios + ["boot_and_console"]:
+            for name in ["harness_catches_reports"] + scenarios + ["boot_and_console"]:
                 k.result(f"vm_cpus{c}_{name}", False, "not run: the build failed")
     print(f"# total_seconds: {time.time() - start:.0f}")
     print(f"{k.passed} passed, {k.failed} failed", flush=True)
