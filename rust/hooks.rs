@@ -118,6 +118,19 @@ unsafe fn hooks_of<'a, T: Hooks>(priv_: *mut c_void) -> &'a T {
     unsafe { &*priv_.cast::<T>() }
 }
 
+/// Runs [`Hooks::listener_lookup`] for a segment of `family`.
+///
+/// # Safety
+///
+/// As for [`hooks_of`].
+unsafe fn listener_lookup<T: Hooks>(priv_: *mut c_void, family: Family) -> *mut bindings::sock {
+    // SAFETY: by the caller's contract.
+    let hooks = unsafe { hooks_of::<T>(priv_) };
+    hooks.listener_lookup(&ListenerLookup { family });
+    // No local listener yet: the stock lookup decides.
+    ptr::null_mut()
+}
+
 /// The C side of [`Hooks::listener_lookup`] for IPv4.
 ///
 /// # Safety
@@ -137,11 +150,7 @@ unsafe extern "C" fn inet_lookup_listener<T: Hooks>(
     _sdif: core::ffi::c_int,
 ) -> *mut bindings::sock {
     // SAFETY: the kernel passes the `priv_` of our registered table.
-    let hooks = unsafe { hooks_of::<T>(priv_) };
-    hooks.listener_lookup(&ListenerLookup {
-        family: Family::Inet,
-    });
-    ptr::null_mut()
+    unsafe { listener_lookup::<T>(priv_, Family::Inet) }
 }
 
 /// The C side of [`Hooks::listener_lookup`] for IPv6.
@@ -163,9 +172,5 @@ unsafe extern "C" fn inet6_lookup_listener<T: Hooks>(
     _sdif: core::ffi::c_int,
 ) -> *mut bindings::sock {
     // SAFETY: the kernel passes the `priv_` of our registered table.
-    let hooks = unsafe { hooks_of::<T>(priv_) };
-    hooks.listener_lookup(&ListenerLookup {
-        family: Family::Inet6,
-    });
-    ptr::null_mut()
+    unsafe { listener_lookup::<T>(priv_, Family::Inet6) }
 }
