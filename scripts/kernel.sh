@@ -103,6 +103,10 @@ prepare_source() {
 		say "applied $p"
 	done <"$top/patches/series"
 	touch "$src/.fastsocket-patched"
+
+	# Builds against an older series are stale, and their sources with them.
+	find "$cache" -maxdepth 1 -name 'src-*' ! -path "$(dirname "$src")" \
+		-exec rm -rf {} + 2>/dev/null || true
 }
 
 # merge_config.sh only warns when Kconfig drops an option; a test kernel
