@@ -25,7 +25,7 @@ if [ ! -f "$out/demo.finished" ]; then
 	echo "error: the VM did not finish the demonstration; console: $out/console.log" >&2
 	exit 1
 fi
-if grep -Eq 'WARNING:|BUG:|Oops|Call Trace:' "$out/console.log"; then
+if grep -Eqf "$top/tests/vm/report-patterns" "$out/console.log"; then
 	echo "error: the kernel reported a problem; console: $out/console.log" >&2
 	exit 1
 fi
