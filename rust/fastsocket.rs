@@ -3,23 +3,42 @@
 //! Fastsocket: per-core partitioning of the TCP stack for short-lived
 //! connections.
 //!
-//! The module registers the fastsocket hooks of the patched kernel and
-//! reports what they see, per CPU, in `/proc/net/fastsocket`.  See
-//! `Documentation/design.rst` for the architecture.
+//! The module keeps, for every listening socket enabled for local listen,
+//! a local listener per CPU where a worker of it accepts, and gives that
+//! CPU's SYNs to it.  It is controlled through `/dev/fastsocket` and
+//! `/proc/sys/net/fastsocket`, and reports per-CPU counters in
+//! `/proc/net/fastsocket`.  See `Documentation/design.rst` and
+//! `Documentation/local-listen.rst`.
 
-use kernel::{c_str, prelude::*, str::CStr, sync::Arc};
+use core::ptr::NonNull;
 
+use kernel::{bindings, c_str, prelude::*, str::CStr, sync::Arc};
+
+mod control;
 mod cpu;
 mod hooks;
+mod kthread;
+mod listen;
+mod miscdev;
 mod procfs;
+mod rcu;
+mod settings;
+mod sock;
 mod stats;
-// Shared with the host tools, where it is a public module too.
+mod sysctl;
+// Shared with the host tools and tests, where they are public modules too.
+#[path = "pure/listen_policy.rs"]
+pub mod listen_policy;
 #[path = "pure/stats_format.rs"]
 pub mod stats_format;
+#[path = "pure/uapi.rs"]
+pub mod uapi;
 
-use hooks::{Family, ListenerLookup};
+use hooks::LocalAnswer;
+use listen::Tables;
+use rcu::ReadSide;
+use sock::{Locked, SockRef, SockView};
 use stats::Stats;
-use stats_format::Counter;
 
 module! {
     type: Fastsocket,
@@ -29,20 +48,55 @@ module! {
     license: "GPL",
 }
 
-/// Version of the module and of its interfaces.
-const VERSION: &str = "0.1.0";
+/// Version of the module.
+const VERSION: &str = "0.2.0";
 
-/// What the hooks do: count, for now.
+/// The hooks: the local listen tables, for the listeners they enabled.
 struct Policy {
-    stats: Arc<Stats>,
+    tables: Arc<Tables>,
 }
 
 impl hooks::Hooks for Policy {
-    fn listener_lookup(&self, lookup: &ListenerLookup) {
-        self.stats.inc(match lookup.family() {
-            Family::Inet => Counter::LookupIpv4,
-            Family::Inet6 => Counter::LookupIpv6,
-        });
+    fn lookup_listener(
+        &self,
+        rcu: &ReadSide<'_>,
+        sk: SockView<'_>,
+    ) -> Option<NonNull<bindings::sock>> {
+        self.tables.lookup(rcu, sk)
+    }
+
+    fn local_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> LocalAnswer {
+        self.tables.local_listener(rcu, sk, cpu)
+    }
+
+    fn local_create(&self, sk: SockView<'_>, cpu: u32) -> Option<SockRef> {
+        self.tables.local_create(sk, cpu)
+    }
+
+    fn accepted(&self, _rcu: &ReadSide<'_>, _sk: SockView<'_>, local: bool) {
+        self.tables.accepted(local);
+    }
+
+    fn listen_poll(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> bool {
+        self.tables.listen_poll(rcu, sk, cpu)
+    }
+
+    fn listen_start(&self, sk: &Locked<'_>) {
+        if settings::LISTEN_AUTO.get() == 0 || settings::LISTEN.get() == 0 {
+            return;
+        }
+        let mut all = uapi::CpuSet::default();
+        for c in 0..cpu::nr_ids() {
+            all.insert(c as usize);
+        }
+        // Listeners that cannot be shared (MD5 keys, a ULP, ...) stay stock.
+        let _ = self.tables.enable(sk, &all);
+    }
+
+    fn listen_stop(&self, sk: &Locked<'_>) {
+        // Not ours (enabled by a module instance since unloaded): nothing
+        // to move.
+        let _ = self.tables.disable(sk.sock(), false);
     }
 }
 
@@ -63,27 +117,58 @@ impl procfs::Show for StatsFile {
     }
 }
 
+/// Moves every connection back to the listeners when the module goes.
+struct Shutdown {
+    tables: Arc<Tables>,
+}
+
+impl Drop for Shutdown {
+    fn drop(&mut self) {
+        self.tables.shutdown();
+    }
+}
+
 struct Fastsocket {
-    // Dropped in this order: the hooks stop before the file goes away.
+    // Dropped in this order: no new requests, no hooks, no scans, then
+    // every local listener moves its connections back, and the files go.
+    _device: miscdev::Registration<control::Control>,
     _hooks: hooks::Registration<Policy>,
+    _scanner: kthread::Thread<Tables>,
+    _shutdown: Shutdown,
+    _sysctl: sysctl::Registration,
     _proc: procfs::Registration<StatsFile>,
 }
 
 impl kernel::Module for Fastsocket {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
         let stats = Arc::new(Stats::new()?, GFP_KERNEL)?;
-        let proc = procfs::Registration::register(StatsFile {
-            stats: stats.clone(),
-        })?;
-        let hooks = hooks::Registration::register(Policy { stats }).inspect_err(|e| {
+        let tables = Arc::pin_init(Tables::new(stats.clone())?, GFP_KERNEL)?;
+        let proc = procfs::Registration::register(StatsFile { stats })?;
+        let sysctl = sysctl::Registration::register(c_str!("net/fastsocket"), &settings::ALL)?;
+        let shutdown = Shutdown {
+            tables: tables.clone(),
+        };
+        let scanner = kthread::Thread::spawn(c_str!("fastsocket"), tables.clone())?;
+        let hooks = hooks::Registration::register(
+            Policy {
+                tables: tables.clone(),
+            },
+            module,
+        )
+        .inspect_err(|e| {
             pr_err!(
                 "cannot register the hooks (errno {}): is another module registered?\n",
                 e.to_errno()
             );
         })?;
+        let device = miscdev::Registration::register(control::Control::new(tables), module)?;
         pr_info!("fastsocket {VERSION} loaded\n");
         Ok(Self {
+            _device: device,
             _hooks: hooks,
+            _scanner: scanner,
+            _shutdown: shutdown,
+            _sysctl: sysctl,
             _proc: proc,
         })
     }

@@ -5,38 +5,59 @@
 //! [`Registration`] installs a [`Hooks`] implementation as the kernel's one
 //! `struct fastsocket_ops` and removes it when dropped.
 
-use core::{ffi::c_void, marker::PhantomPinned, pin::Pin, ptr};
+use core::{
+    ffi::c_void,
+    marker::PhantomPinned,
+    pin::Pin,
+    ptr::{self, NonNull},
+};
 
-use kernel::{bindings, error::to_result, prelude::*, types::Opaque};
+use kernel::{bindings, error::to_result, prelude::*, types::Opaque, ThisModule};
 
-/// Address family of a segment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Family {
-    /// IPv4.
-    Inet,
-    /// IPv6.
-    Inet6,
+use crate::{
+    rcu::ReadSide,
+    sock::{Locked, SockRef, SockView},
+};
+
+/// What an accept on a CPU should use.
+pub(crate) enum LocalAnswer {
+    /// The listener alone.
+    None,
+    /// A local listener that does not exist yet: [`Hooks::local_create`].
+    Create,
+    /// This local listener.
+    Local(SockRef),
 }
 
-/// A TCP listener lookup for an incoming segment, as the hook sees it.
-pub(crate) struct ListenerLookup {
-    family: Family,
-}
-
-impl ListenerLookup {
-    /// Address family of the segment.
-    pub(crate) fn family(&self) -> Family {
-        self.family
-    }
-}
-
-/// What the module does at the hook points.
+/// What the module does at the hook points, for listeners it enabled.
 ///
-/// Every method may run in softirq context on any CPU, concurrently, inside
-/// an RCU read-side critical section: it must not sleep.
+/// The methods that take a [`ReadSide`] run inside an RCU read-side
+/// critical section, possibly in softirq context, and must not sleep; the
+/// others run in process context and may sleep.  All may run on any CPU,
+/// concurrently.
 pub(crate) trait Hooks: Send + Sync {
-    /// Called before the stock listener lookup of an incoming segment.
-    fn listener_lookup(&self, lookup: &ListenerLookup);
+    /// The stock lookup of a SYN found `sk`: the listener that takes it
+    /// instead, if any.  The result is not reference counted: it must stay
+    /// valid until the read-side critical section ends.
+    fn lookup_listener(
+        &self,
+        rcu: &ReadSide<'_>,
+        sk: SockView<'_>,
+    ) -> Option<NonNull<bindings::sock>>;
+    /// accept() on `sk` on `cpu`.
+    fn local_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> LocalAnswer;
+    /// Makes the local listener of `sk` for `cpu`, after
+    /// [`LocalAnswer::Create`].
+    fn local_create(&self, sk: SockView<'_>, cpu: u32) -> Option<SockRef>;
+    /// A connection was accepted from `sk`, through its local listener or
+    /// from `sk` itself.
+    fn accepted(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, local: bool);
+    /// poll() on `sk` on `cpu`: whether the local listener has a connection.
+    fn listen_poll(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> bool;
+    /// A TCP socket started listening.
+    fn listen_start(&self, sk: &Locked<'_>);
+    /// An enabled listener stops listening.
+    fn listen_stop(&self, sk: &Locked<'_>);
 }
 
 /// The registered ops table and the hooks it points to.
@@ -61,8 +82,9 @@ pub(crate) struct Registration<T: Hooks> {
 }
 
 // SAFETY: the only raw pointers in a `Registration` point into its own
-// allocation (the table's `priv_`).  Dropping it on another thread is fine:
-// `fastsocket_unregister` may be called from any process context.
+// allocation (the table's `priv_`) or to the module.  Dropping it on another
+// thread is fine: `fastsocket_unregister` may be called from any process
+// context.
 unsafe impl<T: Hooks> Send for Registration<T> {}
 
 // SAFETY: `&Registration` offers no access to anything; the kernel
@@ -71,10 +93,10 @@ unsafe impl<T: Hooks> Send for Registration<T> {}
 unsafe impl<T: Hooks> Sync for Registration<T> {}
 
 impl<T: Hooks> Registration<T> {
-    /// Registers `hooks`.
+    /// Registers `hooks`; process-context hooks pin `module`.
     ///
     /// Fails with `EBUSY` while another module is registered.
-    pub(crate) fn register(hooks: T) -> Result<Self> {
+    pub(crate) fn register(hooks: T, module: &'static ThisModule) -> Result<Self> {
         let inner = KBox::pin(
             Inner {
                 ops: Opaque::uninit(),
@@ -84,8 +106,14 @@ impl<T: Hooks> Registration<T> {
             GFP_KERNEL,
         )?;
         let ops = bindings::fastsocket_ops {
-            inet_lookup_listener: Some(inet_lookup_listener::<T>),
-            inet6_lookup_listener: Some(inet6_lookup_listener::<T>),
+            lookup_listener: Some(lookup_listener::<T>),
+            local_listener: Some(local_listener::<T>),
+            local_create: Some(local_create::<T>),
+            accepted: Some(accepted::<T>),
+            listen_poll: Some(listen_poll::<T>),
+            listen_start: Some(listen_start::<T>),
+            listen_stop: Some(listen_stop::<T>),
+            owner: module.as_ptr(),
             priv_: ptr::from_ref(&inner.hooks).cast_mut().cast(),
         };
         // SAFETY: `inner.ops` is valid for writes and nobody else sees it yet.
@@ -101,76 +129,160 @@ impl<T: Hooks> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: `register` succeeded, so the table is the registered one.
         // The call waits for an RCU grace period, after which no CPU runs a
-        // hook with `priv_` pointing into `inner`, which may then be freed.
+        // read-side hook; process-context hooks hold the module, so none
+        // runs once the module's exit runs this.
         unsafe { bindings::fastsocket_unregister(self.inner.ops.get()) };
     }
 }
 
-/// Returns the hooks that `priv_` points to.
+/// The hooks and the socket of a hook call.
 ///
 /// # Safety
 ///
-/// `priv_` must be the `priv_` of a registered table of a live
-/// [`Registration<T>`], which holds while the kernel calls one of its hooks.
-unsafe fn hooks_of<'a, T: Hooks>(priv_: *mut c_void) -> &'a T {
-    // SAFETY: by the caller's contract, `priv_` points to `Inner::hooks`,
+/// `priv_` must be the `priv_` of the registered table of a live
+/// [`Registration<T>`], and `sk` a socket valid for `'a`, which holds while
+/// the kernel calls one of the hooks.
+unsafe fn args<'a, T: Hooks>(
+    priv_: *mut c_void,
+    sk: *mut bindings::sock,
+) -> Option<(&'a T, SockView<'a>)> {
+    // SAFETY: by the caller's contract `priv_` points to `Inner::hooks`,
     // which `Registration::drop` keeps alive until every hook returned.
-    unsafe { &*priv_.cast::<T>() }
-}
-
-/// Runs [`Hooks::listener_lookup`] for a segment of `family`.
-///
-/// # Safety
-///
-/// As for [`hooks_of`].
-unsafe fn listener_lookup<T: Hooks>(priv_: *mut c_void, family: Family) -> *mut bindings::sock {
+    let hooks = unsafe { &*priv_.cast::<T>() };
     // SAFETY: by the caller's contract.
-    let hooks = unsafe { hooks_of::<T>(priv_) };
-    hooks.listener_lookup(&ListenerLookup { family });
-    // No local listener yet: the stock lookup decides.
-    ptr::null_mut()
+    let sk = unsafe { SockView::from_raw(NonNull::new(sk)?) };
+    Some((hooks, sk))
 }
 
-/// The C side of [`Hooks::listener_lookup`] for IPv4.
+/// `fastsocket_ops.lookup_listener`.
 ///
 /// # Safety
 ///
-/// Called by the kernel only, through the table built by
-/// [`Registration::register`].
-unsafe extern "C" fn inet_lookup_listener<T: Hooks>(
+/// Called by the kernel only, inside an RCU read-side critical section.
+unsafe extern "C" fn lookup_listener<T: Hooks>(
     priv_: *mut c_void,
-    _net: *const bindings::net,
-    _skb: *mut bindings::sk_buff,
-    _doff: core::ffi::c_int,
-    _saddr: bindings::__be32,
-    _sport: bindings::__be16,
-    _daddr: bindings::__be32,
-    _hnum: core::ffi::c_ushort,
-    _dif: core::ffi::c_int,
-    _sdif: core::ffi::c_int,
+    sk: *mut bindings::sock,
 ) -> *mut bindings::sock {
-    // SAFETY: the kernel passes the `priv_` of our registered table.
-    unsafe { listener_lookup::<T>(priv_, Family::Inet) }
+    // SAFETY: the kernel passes our `priv_` and the listener it found.
+    let Some((hooks, sk)) = (unsafe { args::<T>(priv_, sk) }) else {
+        return ptr::null_mut();
+    };
+    // SAFETY: the kernel holds RCU across the call.
+    let rcu = unsafe { ReadSide::assume() };
+    hooks
+        .lookup_listener(&rcu, sk)
+        .map_or(ptr::null_mut(), NonNull::as_ptr)
 }
 
-/// The C side of [`Hooks::listener_lookup`] for IPv6.
+/// `fastsocket_ops.local_listener`.
 ///
 /// # Safety
 ///
-/// Called by the kernel only, through the table built by
-/// [`Registration::register`].
-unsafe extern "C" fn inet6_lookup_listener<T: Hooks>(
+/// Called by the kernel only, inside an RCU read-side critical section.
+unsafe extern "C" fn local_listener<T: Hooks>(
     priv_: *mut c_void,
-    _net: *const bindings::net,
-    _skb: *mut bindings::sk_buff,
-    _doff: core::ffi::c_int,
-    _saddr: *const bindings::in6_addr,
-    _sport: bindings::__be16,
-    _daddr: *const bindings::in6_addr,
-    _hnum: core::ffi::c_ushort,
-    _dif: core::ffi::c_int,
-    _sdif: core::ffi::c_int,
+    sk: *mut bindings::sock,
+    cpu: core::ffi::c_uint,
 ) -> *mut bindings::sock {
-    // SAFETY: the kernel passes the `priv_` of our registered table.
-    unsafe { listener_lookup::<T>(priv_, Family::Inet6) }
+    // SAFETY: the kernel passes our `priv_` and the listener being accepted.
+    let Some((hooks, sk)) = (unsafe { args::<T>(priv_, sk) }) else {
+        return ptr::null_mut();
+    };
+    // SAFETY: the kernel holds RCU across the call.
+    let rcu = unsafe { ReadSide::assume() };
+    match hooks.local_listener(&rcu, sk, cpu) {
+        LocalAnswer::None => ptr::null_mut(),
+        // ERR_PTR(-EAGAIN): the kernel calls `local_create`.
+        LocalAnswer::Create => {
+            ptr::null_mut::<bindings::sock>().wrapping_byte_sub(bindings::EAGAIN as usize)
+        }
+        LocalAnswer::Local(local) => local.into_raw(),
+    }
+}
+
+/// `fastsocket_ops.local_create`.
+///
+/// # Safety
+///
+/// Called by the kernel only, in process context, with the module pinned.
+unsafe extern "C" fn local_create<T: Hooks>(
+    priv_: *mut c_void,
+    sk: *mut bindings::sock,
+    cpu: core::ffi::c_uint,
+) -> *mut bindings::sock {
+    // SAFETY: the kernel passes our `priv_` and the listener being accepted.
+    let Some((hooks, sk)) = (unsafe { args::<T>(priv_, sk) }) else {
+        return ptr::null_mut();
+    };
+    hooks
+        .local_create(sk, cpu)
+        .map_or(ptr::null_mut(), SockRef::into_raw)
+}
+
+/// `fastsocket_ops.accepted`.
+///
+/// # Safety
+///
+/// Called by the kernel only, inside an RCU read-side critical section.
+unsafe extern "C" fn accepted<T: Hooks>(priv_: *mut c_void, sk: *mut bindings::sock, local: bool) {
+    // SAFETY: the kernel passes our `priv_` and the listener accepted from.
+    if let Some((hooks, sk)) = unsafe { args::<T>(priv_, sk) } {
+        // SAFETY: the kernel holds RCU across the call.
+        let rcu = unsafe { ReadSide::assume() };
+        hooks.accepted(&rcu, sk, local);
+    }
+}
+
+/// `EPOLLIN | EPOLLRDNORM`, what a listener with a connection reports.
+const POLL_READABLE: bindings::__poll_t = 0x0001 | 0x0040;
+
+/// `fastsocket_ops.listen_poll`.
+///
+/// # Safety
+///
+/// Called by the kernel only, inside an RCU read-side critical section.
+unsafe extern "C" fn listen_poll<T: Hooks>(
+    priv_: *mut c_void,
+    sk: *mut bindings::sock,
+    cpu: core::ffi::c_uint,
+) -> bindings::__poll_t {
+    // SAFETY: the kernel passes our `priv_` and the polled listener.
+    let Some((hooks, sk)) = (unsafe { args::<T>(priv_, sk) }) else {
+        return 0;
+    };
+    // SAFETY: the kernel holds RCU across the call.
+    let rcu = unsafe { ReadSide::assume() };
+    if hooks.listen_poll(&rcu, sk, cpu) {
+        POLL_READABLE
+    } else {
+        0
+    }
+}
+
+/// `fastsocket_ops.listen_start`.
+///
+/// # Safety
+///
+/// Called by the kernel only, in process context, with `sk` locked and the
+/// module pinned.
+unsafe extern "C" fn listen_start<T: Hooks>(priv_: *mut c_void, sk: *mut bindings::sock) {
+    // SAFETY: the kernel passes our `priv_` and the new listener.
+    if let Some((hooks, sk)) = unsafe { args::<T>(priv_, sk) } {
+        // SAFETY: the kernel holds the socket's lock across the call.
+        hooks.listen_start(&unsafe { Locked::assume(sk) });
+    }
+}
+
+/// `fastsocket_ops.listen_stop`.
+///
+/// # Safety
+///
+/// Called by the kernel only, in process context, with `sk` locked and the
+/// module pinned.
+unsafe extern "C" fn listen_stop<T: Hooks>(priv_: *mut c_void, sk: *mut bindings::sock) {
+    // SAFETY: the kernel passes our `priv_` and the listener.
+    if let Some((hooks, sk)) = unsafe { args::<T>(priv_, sk) } {
+        // SAFETY: the kernel holds the socket's lock across the call.
+        hooks.listen_stop(&unsafe { Locked::assume(sk) });
+    }
 }

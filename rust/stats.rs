@@ -40,6 +40,15 @@ impl Stats {
         }
     }
 
+    /// Adds `delta` (which may be negative, for a gauge) to `counter` of
+    /// `cpu`.
+    pub(crate) fn add(&self, cpu: u32, counter: Counter, delta: i64) {
+        if let Some(c) = self.cpus.get(cpu as usize) {
+            // Two's complement: adding the cast value subtracts.
+            c.0[counter.index()].fetch_add(delta as u64, Ordering::Relaxed);
+        }
+    }
+
     /// Returns the counters of `cpu` (zeroes for an impossible one).
     pub(crate) fn read(&self, cpu: u32) -> [u64; Counter::COUNT] {
         let mut values = [0; Counter::COUNT];

@@ -11,25 +11,48 @@ say() { echo "@@demo $*"; }
 show() { while IFS= read -r line; do say "  $line"; done; }
 
 say "guest up: kernel $(uname -r), $(nproc) vCPUs"
+cpus=$(nproc)
+n=5000
+
+# field FILE KEY: a number from a JSON line
+field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1"; }
+
+# run LABEL [SERVER ARGS...]: one worker process pinned per cpu, clients
+# pinned on every cpu, $n short connections.
+run() {
+	local label=$1 addr
+	shift
+	"$FS_BENCH" server --listen 127.0.0.1:0 --workers "$cpus" --mode process --pin "$@" \
+		>"/tmp/$label.srv" 2>&1 &
+	local srv=$!
+	for _ in $(seq 100); do
+		addr=$(awk '/^listening/ { print $2; exit }' "/tmp/$label.srv")
+		[ -n "$addr" ] && break
+		sleep 0.1
+	done
+	"$FS_BENCH" client --connect "$addr" --connections "$n" --threads "$cpus" --pin \
+		--json >"/tmp/$label.json"
+	kill -TERM "$srv"
+	wait "$srv" || true
+	grep '^{' "/tmp/$label.srv" | tail -n 1 >"/tmp/$label.server.json"
+	say "  $(printf '%-11s' "$label") $(field "/tmp/$label.json" completed) completed," \
+		"$(field "/tmp/$label.json" failed) failed," \
+		"$(printf '%.0f' "$(field "/tmp/$label.json" conn_per_sec)") conn/s," \
+		"p50 $(field "/tmp/$label.json" p50_us) us, p99 $(field "/tmp/$label.json" p99_us) us," \
+		"locality $(printf '%.2f' "$(field "/tmp/$label.server.json" fraction)")"
+}
+
+say "$n short IPv4 connections (connect, 64-byte request and response, close),"
+say "one worker process pinned per cpu, clients pinned on every cpu;"
+say "locality: the fraction of connections whose packets, accept and worker ran on one cpu"
+run stock
 insmod "$FS_MODULE"
 say "loaded: $(dmesg | grep -o 'fastsocket [0-9.]* loaded' | tail -1)"
-say "module state: $(cat /sys/module/fastsocket/initstate); hooks registered"
-say "/proc/net/fastsocket before any traffic:"
-show </proc/net/fastsocket
-
-"$FS_BENCH" server --listen 127.0.0.1:0 --threads 4 >/tmp/srv4 &
-srv4=$!
-"$FS_BENCH" server --listen '[::1]:0' --threads 4 >/tmp/srv6 &
-srv6=$!
-sleep 1
-a4=$(awk '/^listening/ {print $2}' /tmp/srv4)
-a6=$(awk '/^listening/ {print $2}' /tmp/srv6)
-say "5000 short IPv4 connections to $a4 (connect, 64-byte request and response, close):"
-"$FS_BENCH" client --connect "$a4" --connections 5000 --threads 4 | show
-say "1000 short IPv6 connections to $a6:"
-"$FS_BENCH" client --connect "$a6" --connections 1000 --threads 4 | show
-kill "$srv4" "$srv6"
-say "/proc/net/fastsocket after (each SYN passed the listener-lookup hook on the cpu that received it):"
+run fastsocket --local-listen
+s=$(field /tmp/stock.json conn_per_sec)
+f=$(field /tmp/fastsocket.json conn_per_sec)
+say "  connections per second, fastsocket / stock: $(awk -v f="$f" -v s="$s" 'BEGIN { printf "%.2f", f / s }')"
+say "/proc/net/fastsocket (per cpu: SYNs and accepts local or global, moved, local listeners):"
 show </proc/net/fastsocket
 rmmod fastsocket
 say "unloaded: $(dmesg | grep -o 'fastsocket [0-9.]* unloading' | tail -1); /proc/net/fastsocket gone: $([ -e /proc/net/fastsocket ] && echo no || echo yes)"

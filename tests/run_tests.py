@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
-VM_SCENARIOS = ["load_unload", "connections", "unload_under_load", "registration"]
+VM_SCENARIOS = ["load_unload", "registration", "bad_input", "connections", "locality", "fallback", "namespaces", "auto", "unload_under_load"]
 # Runs first in every VM; passes only if its deliberate warning is caught.
 SELFTEST = "harness_selftest"
 

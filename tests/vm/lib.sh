@@ -18,10 +18,23 @@ kv() {
 
 load() {
 	insmod "$FS_MODULE" || fail "insmod fastsocket.ko failed"
+	# devtmpfs makes the node asynchronously.
+	for _ in $(seq 100); do
+		[ -c /dev/fastsocket ] && return 0
+		sleep 0.02
+	done
+	fail "/dev/fastsocket did not appear"
 }
 
+# rmmod waits for nothing: it fails with EAGAIN while a hook that may
+# sleep (making a local listener) holds the module, so try again.
 unload() {
-	rmmod fastsocket || fail "rmmod fastsocket failed"
+	for _ in $(seq 50); do
+		rmmod fastsocket 2>/tmp/rmmod.err && return 0
+		grep -q 'temporarily unavailable' /tmp/rmmod.err || break
+		sleep 0.05
+	done
+	fail "rmmod fastsocket failed: $(cat /tmp/rmmod.err)"
 }
 
 is_loaded() {
@@ -61,4 +74,50 @@ stop_server() {
 # Reads a field of the JSON summary in FILE: json_field FILE KEY.
 json_field() {
 	sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1"
+}
+
+# Starts "fsbench server ARGS..." and waits until it accepts; sets
+# SERVER_PID, SERVER_ADDR and SERVER_LOG.
+fs_server() {
+	SERVER_LOG=$(mktemp)
+	# shellcheck disable=SC2086 # SERVER_NS: an optional "ip netns exec NS"
+	${SERVER_NS:-} "$FS_BENCH" server "$@" >"$SERVER_LOG" 2>&1 &
+	SERVER_PID=$!
+	for _ in $(seq 300); do
+		SERVER_ADDR=$(awk '/^listening/ { print $2; exit }' "$SERVER_LOG")
+		[ -n "$SERVER_ADDR" ] && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$SERVER_LOG"
+	fail "fsbench server $* did not start"
+}
+
+# Stops the server with SIGTERM; its JSON summary goes to FILE.
+fs_server_stop() {
+	kill -TERM "$SERVER_PID" 2>/dev/null || true
+	wait "$SERVER_PID" 2>/dev/null || true
+	grep '^{' "$SERVER_LOG" | tail -n 1 >"$1"
+	[ -s "$1" ] || fail "no summary from the server: $(cat "$SERVER_LOG")"
+}
+
+# Runs the client: fs_client ADDR N JSON [ARGS...]; fails unless all N
+# connections complete.
+fs_client() {
+	local addr=$1 n=$2 json=$3
+	shift 3
+	"$FS_BENCH" client --connect "$addr" --connections "$n" --json "$@" >"$json" ||
+		fail "client to $addr: $(cat "$json")"
+	[ "$(json_field "$json" completed)" = "$n" ] ||
+		fail "client to $addr: not all $n completed: $(cat "$json")"
+}
+
+# Sets a fastsocket sysctl.
+fs_sysctl() {
+	echo "$2" >"/proc/sys/net/fastsocket/$1" || fail "cannot set $1 to $2"
+}
+
+# Integer part of a number.
+int() {
+	echo "${1%%.*}"
 }

@@ -7,9 +7,12 @@ rounds=100
 for i in $(seq "$rounds"); do
 	load
 	[ -r "$FS_PROC" ] || fail "round $i: $FS_PROC missing after insmod"
-	proc_total lookup_ipv4 >/dev/null
+	proc_total syn_local >/dev/null
+	[ -c /dev/fastsocket ] || fail "round $i: /dev/fastsocket missing after insmod"
+	[ -d /proc/sys/net/fastsocket ] || fail "round $i: no sysctls after insmod"
 	unload
 	[ ! -e "$FS_PROC" ] || fail "round $i: $FS_PROC left after rmmod"
+	[ ! -e /dev/fastsocket ] || fail "round $i: /dev/fastsocket left after rmmod"
 done
 loaded=$(dmesg | grep -c 'fastsocket [0-9.]* loaded' || true)
 [ "$loaded" = "$rounds" ] || fail "the module said it loaded $loaded times, not $rounds"

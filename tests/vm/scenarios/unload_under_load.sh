@@ -1,21 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0
 # The module is removed and loaded again, over and over, while connections
-# are being made: no connection fails.  Clients run in batches until both
-# enough connections and enough load/unload cycles happened under them.
+# are being made to a listener enabled for local listen (by the auto mode,
+# the listener made again for each batch): no connection fails.  Clients
+# run in batches until both enough connections and enough load/unload
+# cycles happened under them.
 . "$FS_TOP/tests/vm/lib.sh"
 
 min_connections=2000
 min_cycles=8
 batch=500
-load
-start_server 127.0.0.1:0
+cpus=$(nproc)
 
 connections=0
 failed=0
 cycles=0
 while [ "$connections" -lt "$min_connections" ] || [ "$cycles" -lt "$min_cycles" ]; do
-	"$FS_BENCH" client --connect "$SERVER_ADDR" --connections "$batch" --threads 4 \
-		--json >/tmp/batch.json &
+	is_loaded || load
+	fs_sysctl listen_auto 1
+	fs_server --listen 127.0.0.1:0 --workers "$cpus" --pin
+	"$FS_BENCH" client --connect "$SERVER_ADDR" --connections "$batch" --threads "$cpus" \
+		--pin --timeout 10 --json >/tmp/batch.json &
 	client=$!
 	while kill -0 "$client" 2>/dev/null; do
 		if is_loaded; then unload; else load; fi
@@ -29,8 +33,8 @@ while [ "$connections" -lt "$min_connections" ] || [ "$cycles" -lt "$min_cycles"
 	[ "$(json_field /tmp/batch.json completed)" = "$batch" ] ||
 		fail "a batch did not complete: $(cat /tmp/batch.json)"
 	connections=$((connections + batch))
+	fs_server_stop /tmp/batch.server.json
 done
-stop_server
 is_loaded && unload
 
 kv cycles "$cycles"

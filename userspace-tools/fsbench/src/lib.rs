@@ -3,6 +3,8 @@
 //! fsbench: a tcp_crr-shaped load (connect, one request, one response,
 //! close) to measure short-lived TCP connections.
 
+pub mod cpu;
+pub mod server;
 pub mod summary;
 
 use std::{
@@ -58,7 +60,7 @@ fn set_linger_zero(s: &TcpStream) -> io::Result<()> {
     }
 }
 
-fn finish(s: &TcpStream, close: Close) -> io::Result<()> {
+pub(crate) fn finish(s: &TcpStream, close: Close) -> io::Result<()> {
     match close {
         Close::Fin => s.shutdown(Shutdown::Write).or_else(|e| {
             // The peer may have closed first; that is a normal end.
@@ -72,55 +74,104 @@ fn finish(s: &TcpStream, close: Close) -> io::Result<()> {
     }
 }
 
+/// The time left before `deadline`, or a timeout error once it passed.
+fn left(deadline: Instant) -> io::Result<Duration> {
+    let d = deadline.saturating_duration_since(Instant::now());
+    if d.is_zero() {
+        Err(io::Error::from(io::ErrorKind::TimedOut))
+    } else {
+        Ok(d)
+    }
+}
+
 /// One client connection: connect, send the request, read the whole
-/// response, close.
+/// response, close; all of it within `timeout`.
 pub fn one_connection(addr: SocketAddr, x: Exchange, timeout: Duration) -> io::Result<()> {
-    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
+    let deadline = Instant::now() + timeout;
+    let mut s = TcpStream::connect_timeout(&addr, left(deadline)?)?;
     s.set_nodelay(true)?;
-    s.write_all(&vec![b'q'; x.request])?;
+    let req = vec![b'q'; x.request];
+    let mut sent = 0;
+    while sent < req.len() {
+        s.set_write_timeout(Some(left(deadline)?))?;
+        match s.write(&req[sent..]) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     let mut buf = vec![0; x.response];
-    s.read_exact(&mut buf)?;
+    let mut got = 0;
+    while got < buf.len() {
+        s.set_read_timeout(Some(left(deadline)?))?;
+        match s.read(&mut buf[got..]) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     finish(&s, x.close)
 }
 
-/// Makes `total` connections from `threads` threads, as fast as they go.
+/// Makes `total` connections from `threads` threads, as fast as they go;
+/// with `pin`, thread i runs on the `i % n`-th of the `n` cpus allowed.
 pub fn run_client(
     addr: SocketAddr,
     total: u64,
     threads: usize,
     x: Exchange,
     timeout: Duration,
-) -> Summary {
+    pin: bool,
+) -> io::Result<Summary> {
+    let cpus = if pin {
+        cpu::allowed_cpus()?
+    } else {
+        Vec::new()
+    };
     let next = Arc::new(AtomicU64::new(0));
     let results = Arc::new(Mutex::new((Vec::new(), Vec::new())));
     let start = Instant::now();
-    let workers: Vec<_> = (0..threads.max(1))
-        .map(|_| {
-            let next = Arc::clone(&next);
-            let results = Arc::clone(&results);
-            thread::spawn(move || {
-                let (mut lat, mut fail) = (Vec::new(), Vec::new());
-                while next.fetch_add(1, Ordering::Relaxed) < total {
-                    let t = Instant::now();
-                    match one_connection(addr, x, timeout) {
-                        Ok(()) => lat.push(t.elapsed().as_micros() as u64),
-                        Err(e) => fail.push(Failure::from_io(&e)),
-                    }
+    let mut workers = Vec::new();
+    for i in 0..threads.max(1) {
+        let next = Arc::clone(&next);
+        let results = Arc::clone(&results);
+        let target = pin.then(|| cpu::pin_target(&cpus, i));
+        workers.push(thread::spawn(move || -> io::Result<()> {
+            if let Some(c) = target {
+                cpu::pin_to(c).map_err(|e| {
+                    io::Error::new(e.kind(), format!("client thread {i}: pin to cpu {c}: {e}"))
+                })?;
+            }
+            let (mut lat, mut fail) = (Vec::new(), Vec::new());
+            while next.fetch_add(1, Ordering::Relaxed) < total {
+                let t = Instant::now();
+                match one_connection(addr, x, timeout) {
+                    Ok(()) => lat.push(t.elapsed().as_micros() as u64),
+                    Err(e) => fail.push(Failure::from_io(&e)),
                 }
-                let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
-                r.0.extend(lat);
-                r.1.extend(fail);
-            })
-        })
-        .collect();
+            }
+            let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
+            r.0.extend(lat);
+            r.1.extend(fail);
+            Ok(())
+        }));
+    }
+    let mut err = None;
     for w in workers {
-        let _ = w.join();
+        match w.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => err = Some(e),
+            Err(_) => err = Some(io::Error::other("a client thread panicked")),
+        }
+    }
+    if let Some(e) = err {
+        return Err(e);
     }
     let elapsed = start.elapsed();
     let (lat, fail) = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
-    Summary::new(lat, fail, elapsed)
+    Ok(Summary::new(lat, fail, elapsed))
 }
 
 /// Serves one connection: read the request, answer, close.
@@ -173,8 +224,59 @@ mod tests {
             close: Close::Fin,
         };
         thread::spawn(move || run_server(listener, 2, x));
-        let s = run_client(addr, 200, 4, x, Duration::from_secs(5));
+        let s = run_client(addr, 200, 4, x, Duration::from_secs(5), false).unwrap();
         assert_eq!((s.completed, s.failed), (200, 0), "{s}");
+    }
+
+    #[test]
+    fn pinned_clients_complete() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let x = Exchange {
+            request: 8,
+            response: 8,
+            close: Close::Rst,
+        };
+        thread::spawn(move || run_server(listener, 2, x));
+        let s = run_client(addr, 100, 3, x, Duration::from_secs(5), true).unwrap();
+        assert_eq!((s.completed, s.failed), (100, 0), "{s}");
+    }
+
+    #[test]
+    fn timeout_covers_the_whole_exchange() {
+        // The response trickles in a byte every 200 ms: each read is well
+        // within the timeout, the whole response is not.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            for s in listener.incoming() {
+                let mut s = s.unwrap();
+                thread::spawn(move || {
+                    let mut req = [0; 4];
+                    let _ = s.read_exact(&mut req);
+                    for _ in 0..20 {
+                        if s.write_all(b"r").is_err() {
+                            return;
+                        }
+                        thread::sleep(Duration::from_millis(200));
+                    }
+                });
+            }
+        });
+        let x = Exchange {
+            request: 4,
+            response: 20,
+            close: Close::Fin,
+        };
+        let t = Instant::now();
+        let s = run_client(addr, 1, 1, x, Duration::from_secs(1), false).unwrap();
+        assert_eq!((s.completed, s.failed), (0, 1), "{s}");
+        assert_eq!(s.failures, vec![(Failure::Timeout, 1)]);
+        assert!(
+            t.elapsed() < Duration::from_millis(1800),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[test]
@@ -189,7 +291,7 @@ mod tests {
             response: 1,
             close: Close::Rst,
         };
-        let s = run_client(addr, 3, 1, x, Duration::from_secs(1));
+        let s = run_client(addr, 3, 1, x, Duration::from_secs(1), false).unwrap();
         assert_eq!((s.completed, s.failed), (0, 3));
         assert_eq!(s.failures, vec![(Failure::Refused, 3)]);
     }

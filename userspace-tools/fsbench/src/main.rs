@@ -2,15 +2,14 @@
 
 //! fsbench: short-lived TCP connections, client and server.
 
-use std::{
-    io::Write,
-    net::{SocketAddr, TcpListener},
-    process::ExitCode,
-    time::Duration,
-};
+use std::{io::Write, net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use fsbench::{run_client, run_server, Close, Exchange};
+use fsbench::{
+    run_client,
+    server::{self, AcceptMode, Mode, ServerConfig, StartError},
+    Close, Exchange,
+};
 
 #[derive(Parser)]
 #[command(version, about)]
@@ -44,14 +43,40 @@ impl From<ExchangeArgs> for Exchange {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Serve connections until killed; prints the bound address first.
+    /// Serve connections until SIGTERM/SIGINT; prints "listening ADDR" once
+    /// every worker can accept, and one JSON line of counts at the end.
     Server {
         /// Address to listen on (port 0 picks one).
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
-        /// Accepting threads.
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
+        /// Accepting workers (threads or processes).
+        #[arg(long, visible_alias = "threads", default_value_t = 2)]
+        workers: usize,
+        /// Workers are threads sharing the sockets, or forked processes.
+        #[arg(long, value_enum, default_value_t = Mode::Thread)]
+        mode: Mode,
+        /// Pin worker i to the (i % n)-th of the n cpus allowed.
+        #[arg(long)]
+        pin: bool,
+        /// Enable fastsocket local listen on each listening socket (exit
+        /// status 2 if that fails).
+        #[arg(long)]
+        local_listen: bool,
+        /// One SO_REUSEPORT listening socket per worker.
+        #[arg(long)]
+        reuseport: bool,
+        /// How workers wait for connections.
+        #[arg(long, value_enum, default_value_t = AcceptMode::Blocking)]
+        accept_mode: AcceptMode,
+        /// With --accept-mode epoll: register with EPOLLEXCLUSIVE.
+        #[arg(long)]
+        epoll_exclusive: bool,
+        /// Stop (as on SIGTERM) after this many connections were served.
+        #[arg(long)]
+        exit_after: Option<u64>,
+        /// listen() backlog (the kernel caps it at net.core.somaxconn).
+        #[arg(long, default_value_t = 4096)]
+        backlog: i32,
         #[command(flatten)]
         exchange: ExchangeArgs,
     },
@@ -66,12 +91,16 @@ enum Cmd {
         /// Connecting threads.
         #[arg(long, default_value_t = 4)]
         threads: usize,
-        /// Per-connection timeout in seconds.
+        /// Per-connection timeout in seconds: connect, request and response
+        /// together; a connection not done by then counts as failed.
         #[arg(long, default_value_t = 30)]
         timeout: u64,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Pin thread i to the (i % n)-th of the n cpus allowed.
+        #[arg(long)]
+        pin: bool,
         #[command(flatten)]
         exchange: ExchangeArgs,
     },
@@ -81,29 +110,62 @@ fn main() -> ExitCode {
     match Cli::parse().cmd {
         Cmd::Server {
             listen,
-            threads,
+            workers,
+            mode,
+            pin,
+            local_listen,
+            reuseport,
+            accept_mode,
+            epoll_exclusive,
+            exit_after,
+            backlog,
             exchange,
         } => {
-            let listener = match TcpListener::bind(listen) {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("fsbench: cannot listen on {listen}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match listener.local_addr() {
-                Ok(a) => println!("listening {a}"),
-                Err(e) => {
-                    eprintln!("fsbench: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-            let _ = std::io::stdout().flush();
-            if let Err(e) = run_server(listener, threads, exchange.into()) {
-                eprintln!("fsbench: {e}");
+            if epoll_exclusive && accept_mode != AcceptMode::Epoll {
+                eprintln!("fsbench: --epoll-exclusive needs --accept-mode epoll");
                 return ExitCode::FAILURE;
             }
-            ExitCode::SUCCESS
+            let cfg = ServerConfig {
+                listen,
+                workers,
+                mode,
+                pin,
+                local_listen,
+                reuseport,
+                accept_mode,
+                epoll_exclusive,
+                exit_after,
+                backlog,
+                exchange: exchange.into(),
+            };
+            // Write errors (stdout closed) must not stop the server.
+            let ready = |a| {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "listening {a}");
+                let _ = out.flush();
+            };
+            match server::serve(&cfg, ready) {
+                Ok(report) => {
+                    match serde_json::to_string(&report) {
+                        Ok(j) => {
+                            let mut out = std::io::stdout().lock();
+                            let _ = writeln!(out, "{j}");
+                            let _ = out.flush();
+                        }
+                        Err(e) => eprintln!("fsbench: {e}"),
+                    }
+                    // Workers are still blocked in accept: leave now.
+                    std::process::exit(0)
+                }
+                Err(e @ StartError::LocalListen { .. }) => {
+                    eprintln!("fsbench: {e}");
+                    ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("fsbench: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Cmd::Client {
             connect,
@@ -111,15 +173,23 @@ fn main() -> ExitCode {
             threads,
             timeout,
             json,
+            pin,
             exchange,
         } => {
-            let s = run_client(
+            let s = match run_client(
                 connect,
                 connections,
                 threads,
                 exchange.into(),
                 Duration::from_secs(timeout),
-            );
+                pin,
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("fsbench: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             if json {
                 match serde_json::to_string(&s) {
                     Ok(j) => println!("{j}"),

@@ -113,22 +113,27 @@ mod tests {
         let rows = vec![
             CpuRow {
                 cpu: 0,
-                values: [5, 0],
+                values: [5, 0, 1, 2, 3, 4, 5, 6],
             },
             CpuRow {
                 cpu: 3,
-                values: [u64::MAX, 7],
+                values: [u64::MAX, 7, 0, 7, 0, 0, 9, 1],
             },
         ];
         let table = Table::parse(&render(&rows)).unwrap();
         assert_eq!(table.rows, rows);
-        assert_eq!(table.total(Counter::LookupIpv6), 7);
+        assert_eq!(table.total(Counter::SynGlobal), 9);
+        assert_eq!(table.total(Counter::Moved), 14);
     }
 
     #[test]
     fn header_names_every_column_in_order() {
         let text = render(&[]);
-        assert_eq!(text, "cpu lookup_ipv4 lookup_ipv6\n");
+        assert_eq!(
+            text,
+            "cpu lookup_ipv4 lookup_ipv6 syn_local syn_global accept_local accept_global moved \
+             local_listeners\n"
+        );
         for (i, c) in Counter::ALL.iter().enumerate() {
             assert_eq!(c.index(), i);
             assert_eq!(Table::counter_by_name(c.name()), Some(*c));

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/fastsocket`: the ioctls of `include/uapi/linux/fastsocket.h`.
+//!
+//! Any user may enable local listen on a socket it has a descriptor of;
+//! every argument is checked before anything changes.
+
+use core::mem::size_of;
+
+use kernel::{
+    c_str,
+    prelude::*,
+    str::CStr,
+    sync::Arc,
+    types::{AsBytes, FromBytes},
+    uaccess::UserSlice,
+};
+
+use crate::{
+    cpu,
+    listen::Tables,
+    miscdev, settings,
+    sock::SocketFile,
+    uapi::{self, CpuSet},
+};
+
+// SAFETY: plain integers, every bit pattern is valid.
+unsafe impl FromBytes for uapi::Info {}
+// SAFETY: plain integers without padding (checked against the C layout by
+// the host test `uapi_matches_c`).
+unsafe impl AsBytes for uapi::Info {}
+// SAFETY: as for `Info`.
+unsafe impl FromBytes for uapi::Listen {}
+// SAFETY: as for `Info`.
+unsafe impl FromBytes for uapi::ListenState {}
+// SAFETY: as for `Info`.
+unsafe impl AsBytes for uapi::ListenState {}
+
+/// Version reported by `FASTSOCKET_IOC_INFO`.
+const VERSION: u32 = uapi::version(0, 2, 0);
+
+/// The device's handler.
+pub(crate) struct Control {
+    tables: Arc<Tables>,
+}
+
+impl Control {
+    pub(crate) fn new(tables: Arc<Tables>) -> Self {
+        Self { tables }
+    }
+
+    fn info(&self, arg: usize) -> Result<i64> {
+        let req: uapi::Info = read(arg)?;
+        check_size(req.size, size_of::<uapi::Info>())?;
+        let enabled = if settings::LISTEN.get() != 0 {
+            uapi::FEATURE_LISTEN
+        } else {
+            0
+        };
+        let out = uapi::Info {
+            size: req.size,
+            version: VERSION,
+            features: uapi::FEATURES,
+            enabled,
+            nr_cpu_ids: cpu::nr_ids(),
+            reserved: 0,
+        };
+        write(arg, &out)?;
+        Ok(0)
+    }
+
+    fn listen(&self, arg: usize) -> Result<i64> {
+        let req: uapi::Listen = read(arg)?;
+        check_size(req.size, size_of::<uapi::Listen>())?;
+        if req.flags & !uapi::LISTEN_CPUS != 0 || req.reserved != 0 {
+            return Err(EINVAL);
+        }
+        let cpus = if req.flags & uapi::LISTEN_CPUS != 0 {
+            let set = CpuSet(req.cpus);
+            if set.is_empty() || set.first_invalid(|c| cpu::is_online(c as u32)).is_some() {
+                return Err(EINVAL);
+            }
+            set
+        } else {
+            let mut all = CpuSet::default();
+            for c in 0..cpu::nr_ids() {
+                all.insert(c as usize);
+            }
+            all
+        };
+        let file = SocketFile::lookup(req.fd)?;
+        let sk = file.sk().ok_or(EINVAL)?;
+        let locked = sk.lock();
+        self.tables.enable(&locked, &cpus)?;
+        Ok(0)
+    }
+
+    fn unlisten(&self, arg: usize) -> Result<i64> {
+        let req: uapi::Listen = read(arg)?;
+        check_size(req.size, size_of::<uapi::Listen>())?;
+        if req.flags != 0 || req.reserved != 0 {
+            return Err(EINVAL);
+        }
+        let file = SocketFile::lookup(req.fd)?;
+        let sk = file.sk().ok_or(EINVAL)?;
+        self.tables.disable(sk, true)?;
+        Ok(0)
+    }
+
+    fn listen_state(&self, arg: usize) -> Result<i64> {
+        let req: uapi::ListenState = read(arg)?;
+        check_size(req.size, size_of::<uapi::ListenState>())?;
+        let file = SocketFile::lookup(req.fd)?;
+        let sk = file.sk().ok_or(EINVAL)?;
+        let mut out = self.tables.state(sk);
+        out.fd = req.fd;
+        write(arg, &out)?;
+        Ok(0)
+    }
+}
+
+impl miscdev::Ioctl for Control {
+    const NAME: &'static CStr = c_str!("fastsocket");
+    // Everyone: a caller can only name its own sockets.
+    const MODE: u16 = 0o666;
+
+    fn ioctl(&self, cmd: u32, arg: usize) -> Result<i64> {
+        match cmd {
+            uapi::IOC_INFO => self.info(arg),
+            uapi::IOC_LISTEN => self.listen(arg),
+            uapi::IOC_UNLISTEN => self.unlisten(arg),
+            uapi::IOC_LISTEN_STATE => self.listen_state(arg),
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+/// The `size` field must be the size this module knows.
+fn check_size(size: u32, expected: usize) -> Result {
+    if size as usize == expected {
+        Ok(())
+    } else {
+        Err(EINVAL)
+    }
+}
+
+fn read<T: FromBytes>(arg: usize) -> Result<T> {
+    UserSlice::new(arg, size_of::<T>()).reader().read()
+}
+
+fn write<T: AsBytes>(arg: usize, value: &T) -> Result {
+    UserSlice::new(arg, size_of::<T>()).writer().write(value)
+}

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+# A dead worker never loses connections: with a worker process pinned per
+# cpu and local listen on, the worker of the last cpu is killed while
+# clients on every cpu connect.  Its cpu's queued connections move to the
+# listener and complete; the one connection the worker itself was serving
+# when it died is reset with it, as on stock Linux, and is the only one
+# allowed to fail.
+. "$FS_TOP/tests/vm/lib.sh"
+
+n=${FS_FALLBACK_CONNS:-1500}
+cpus=$(nproc)
+load
+fs_sysctl listen_idle_ms 100
+fs_server --listen 127.0.0.1:0 --workers "$cpus" --pin --mode process --local-listen
+"$FS_BENCH" client --connect "$SERVER_ADDR" --connections "$n" --threads "$cpus" --pin \
+	--timeout 10 --json >/tmp/fallback.json &
+client=$!
+sleep 2
+# The worker pinned on the last cpu: a child of the server.
+victim=$(for p in $(pgrep -P "$SERVER_PID"); do
+	[ "$(taskset -pc "$p" | awk '{ print $NF }')" = "$((cpus - 1))" ] && echo "$p"
+done | head -n 1)
+[ -n "$victim" ] || fail "no worker pinned on cpu $((cpus - 1))"
+kill -9 "$victim"
+rc=0
+wait "$client" || rc=$?
+fs_server_stop /tmp/fallback.server.json
+moved=$(proc_total moved)
+syn_global=$(proc_total syn_global)
+cat "$FS_PROC"
+unload
+
+kv completed "$(json_field /tmp/fallback.json completed)"
+kv failed "$(json_field /tmp/fallback.json failed)"
+kv moved "$moved"
+kv syn_global "$syn_global"
+kv workers_alive "$(json_field /tmp/fallback.server.json workers_alive)"
+completed=$(json_field /tmp/fallback.json completed)
+[ "$completed" -ge $((n - 1)) ] ||
+	fail "only $completed of $n connections completed after the worker died (client status $rc): $(cat /tmp/fallback.json)"
+if [ "$cpus" -gt 1 ]; then
+	# The dead worker's cpu kept getting SYNs: they went global or moved.
+	[ $((moved + syn_global)) -gt 0 ] || fail "nothing fell back after the worker died"
+fi

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+# Locality: one worker pinned per cpu (processes, then threads), clients
+# pinned on every cpu.  A connection is local when the cpu that processed
+# its packets, the cpu that accepted it and the cpu its worker ran on
+# agree.  The same load runs on stock 6.12 (module not loaded) and with
+# local listen, over loopback and across a veth pair between two network
+# namespaces with RPS spreading the server side's packets over every cpu
+# (a NIC's RSS).  FS_LOCALITY_CONNS sets the connections per run.
+. "$FS_TOP/tests/vm/lib.sh"
+
+n=${FS_LOCALITY_CONNS:-1000}
+cpus=$(nproc)
+all_mask=$(printf '%x' $(((1 << cpus) - 1)))
+
+# run LABEL ADDR [SERVER ARGS...]
+run() {
+	local label=$1 addr=$2
+	shift 2
+	fs_server --listen "$addr" --workers "$cpus" --pin "$@"
+	# shellcheck disable=SC2086 # CLIENT_NS: an optional "ip netns exec NS"
+	$CLIENT_NS "$FS_BENCH" client --connect "$SERVER_ADDR" --connections "$n" \
+		--threads "$cpus" --pin --timeout 10 --json >"/tmp/$label.json" ||
+		fail "$label: client: $(cat "/tmp/$label.json")"
+	fs_server_stop "/tmp/$label.server.json"
+	[ "$(json_field "/tmp/$label.json" completed)" = "$n" ] ||
+		fail "$label: not all $n connections completed: $(cat "/tmp/$label.json")"
+	kv "${label}_conn_per_sec" "$(int "$(json_field "/tmp/$label.json" conn_per_sec)")"
+	kv "${label}_p99_us" "$(json_field "/tmp/$label.json" p99_us)"
+	kv "${label}_locality" "$(json_field "/tmp/$label.server.json" fraction)"
+}
+
+veth_up() {
+	ip netns add fs-srv
+	ip netns add fs-cli
+	ip link add fs-s type veth peer name fs-c
+	ip link set fs-s netns fs-srv
+	ip link set fs-c netns fs-cli
+	ip -n fs-srv addr add 10.77.0.1/24 dev fs-s
+	ip -n fs-cli addr add 10.77.0.2/24 dev fs-c
+	ip -n fs-srv link set lo up
+	ip -n fs-cli link set lo up
+	ip -n fs-srv link set fs-s up
+	ip -n fs-cli link set fs-c up
+	# RPS spreads the server side's packets over all cpus, by flow.
+	ip netns exec fs-srv sh -c "echo $all_mask > /sys/class/net/fs-s/queues/rx-0/rps_cpus"
+}
+
+veth_down() {
+	ip netns del fs-srv 2>/dev/null || true
+	ip netns del fs-cli 2>/dev/null || true
+}
+trap veth_down EXIT
+
+CLIENT_NS= SERVER_NS=
+for mode in process thread; do
+	run "stock_${mode}" 127.0.0.1:0 --mode "$mode"
+done
+veth_up
+CLIENT_NS="ip netns exec fs-cli" SERVER_NS="ip netns exec fs-srv"
+run stock_veth 10.77.0.1:0 --mode process
+CLIENT_NS= SERVER_NS=
+
+load
+before_local=$(proc_total syn_local)
+before_global=$(proc_total syn_global)
+for mode in process thread; do
+	run "fastsocket_${mode}" 127.0.0.1:0 --mode "$mode" --local-listen
+done
+CLIENT_NS="ip netns exec fs-cli" SERVER_NS="ip netns exec fs-srv"
+run fastsocket_veth 10.77.0.1:0 --mode process --local-listen
+CLIENT_NS= SERVER_NS=
+syn_local=$(($(proc_total syn_local) - before_local))
+syn_global=$(($(proc_total syn_global) - before_global))
+accept_local=$(proc_total accept_local)
+moved=$(proc_total moved)
+cat "$FS_PROC"
+unload
+
+kv syn_local "$syn_local"
+kv syn_global "$syn_global"
+kv accept_local "$accept_local"
+kv moved "$moved"
+for label in process thread veth; do
+	s=$(json_field "/tmp/stock_$label.json" conn_per_sec)
+	f=$(json_field "/tmp/fastsocket_$label.json" conn_per_sec)
+	kv "ratio_${label}" "$(awk -v f="$f" -v s="$s" 'BEGIN { printf "%.2f", f / s }')"
+done
+# With local listen every connection stays on one cpu, but a worker that
+# falls behind under the emulator may see a few move; stock spreads them.
+for label in process thread veth; do
+	frac=$(json_field "/tmp/fastsocket_$label.server.json" fraction)
+	awk -v f="$frac" 'BEGIN { exit !(f >= 0.9) }' ||
+		fail "fastsocket_$label: locality $frac < 0.9"
+done
+[ "$syn_local" -ge $((3 * n * 9 / 10)) ] || fail "only $syn_local SYNs matched locally"

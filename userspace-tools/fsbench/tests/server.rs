@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The server binary: start, serve, stop on SIGTERM with one JSON line.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    net::SocketAddr,
+    path::Path,
+    process::{Child, ChildStdout, Command, Stdio},
+    time::Duration,
+};
+
+use fsbench::{run_client, server::Report, Close, Exchange};
+
+const X: Exchange = Exchange {
+    request: 16,
+    response: 32,
+    close: Close::Rst,
+};
+
+/// The server, SIGKILLed if a test fails before stopping it (its worker
+/// processes follow through PR_SET_PDEATHSIG): nothing is left holding the
+/// test's stderr.
+struct Server(Option<Child>);
+
+impl Server {
+    fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+
+    fn take(mut self) -> Child {
+        self.0.take().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start(args: &[&str]) -> (Server, BufReader<ChildStdout>, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fsbench"))
+        .args([
+            "server",
+            "--request",
+            "16",
+            "--response",
+            "32",
+            "--close",
+            "rst",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let child = Server(Some(child));
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let addr = line
+        .strip_prefix("listening ")
+        .unwrap_or_else(|| panic!("first line {line:?}"))
+        .trim()
+        .parse()
+        .unwrap();
+    (child, out, addr)
+}
+
+fn stop(child: Server, mut out: BufReader<ChildStdout>) -> Report {
+    let mut child = child.take();
+    // SAFETY: plain syscall on our child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<&str> = rest.lines().collect();
+    assert_eq!(lines.len(), 1, "{rest:?}");
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+fn run(args: &[&str], workers: usize) {
+    let (child, out, addr) = start(args);
+    let s = run_client(addr, 300, 4, X, Duration::from_secs(5), false).unwrap();
+    assert_eq!((s.completed, s.failed), (300, 0), "{args:?}: {s}");
+    let r = stop(child, out);
+    assert_eq!(r.accepted, 300, "{args:?}: {r:?}");
+    assert_eq!(r.per_cpu_accepts.iter().sum::<u64>(), 300, "{r:?}");
+    assert!(r.local <= r.accepted);
+    assert_eq!(r.workers_alive, workers, "{args:?}: {r:?}");
+}
+
+#[test]
+fn threads_serve_and_report() {
+    run(&["--workers", "3"], 3);
+    run(&["--workers", "2", "--reuseport", "--pin"], 2);
+    run(
+        &[
+            "--workers",
+            "2",
+            "--accept-mode",
+            "epoll",
+            "--epoll-exclusive",
+        ],
+        2,
+    );
+}
+
+#[test]
+fn processes_serve_and_report() {
+    run(&["--mode", "process", "--workers", "3"], 3);
+    run(
+        &[
+            "--mode",
+            "process",
+            "--workers",
+            "2",
+            "--reuseport",
+            "--pin",
+            "--accept-mode",
+            "epoll",
+        ],
+        2,
+    );
+}
+
+#[test]
+fn a_killed_process_worker_contributes_nothing() {
+    let (child, out, addr) = start(&["--mode", "process", "--workers", "2"]);
+    let s = run_client(addr, 100, 2, X, Duration::from_secs(5), false).unwrap();
+    assert_eq!(s.failed, 0, "{s}");
+    // Kill one worker: the other takes every connection of the shared
+    // listening socket.
+    let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()))
+        .unwrap_or_default();
+    let victim: libc::pid_t = kids.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: plain syscall on our grandchild.
+    unsafe { libc::kill(victim, libc::SIGKILL) };
+    // Until it is gone, it may still take a connection and die with it:
+    // wait for its accepting thread to go and its main thread to be a zombie.
+    let gone = || {
+        let threads = std::fs::read_dir(format!("/proc/{victim}/task")).map_or(0, |d| d.count());
+        let stat = std::fs::read_to_string(format!("/proc/{victim}/stat")).unwrap_or_default();
+        threads <= 1 && (stat.is_empty() || stat.contains(") Z "))
+    };
+    while !gone() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let s = run_client(addr, 200, 2, X, Duration::from_secs(5), false).unwrap();
+    assert_eq!((s.completed, s.failed), (200, 0), "{s}");
+    let r = stop(child, out);
+    assert_eq!(r.workers_alive, 1, "{r:?}");
+    assert!(r.accepted >= 200 && r.accepted <= 300, "{r:?}");
+}
+
+#[test]
+fn exit_after_stops_the_server() {
+    let (child, out, addr) = start(&["--mode", "process", "--exit-after", "50"]);
+    let s = run_client(addr, 50, 1, X, Duration::from_secs(5), false).unwrap();
+    assert_eq!(s.completed, 50, "{s}");
+    let lines: Vec<String> = out.lines().map(Result::unwrap).collect();
+    assert!(child.take().wait().unwrap().success());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let r: Report = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(r.accepted, 50, "{r:?}");
+}
+
+#[test]
+fn local_listen_failure_is_exit_status_2() {
+    if Path::new(fastsocket_abi::uapi::DEVICE).exists() {
+        return; // The module is loaded here: local listen may work.
+    }
+    for mode in ["thread", "process"] {
+        for extra in [&[][..], &["--reuseport"][..]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_fsbench"))
+                .args(["server", "--local-listen", "--mode", mode])
+                .args(extra)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{mode} {extra:?}");
+            assert!(out.stdout.is_empty(), "{mode}: printed {:?}", out.stdout);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("errno 2"), "{err}");
+        }
+    }
+}
