@@ -253,9 +253,40 @@ int main(void)
 	/* The good path, then a cpu subset */
 	check("listen", do_listen(tcp, 0, NULL), 0);
 	check("listen: again", do_listen(tcp, 0, NULL), 0);
-	if (enabled(tcp) != 1) {
-		printf("FAIL state: not enabled\n");
-		failures++;
+	{
+		struct fastsocket_listen_state st = { .size = sizeof(st),
+						      .fd = tcp };
+
+		if (ioctl(dev, FASTSOCKET_IOC_LISTEN_STATE, &st) ||
+		    !(st.state & FASTSOCKET_STATE_ENABLED) || !st.memory ||
+		    !(st.cpus[0] & 1)) {
+			printf("FAIL state: not enabled, or no memory or cpus\n");
+			failures++;
+		} else {
+			printf("ok state: enabled, %u local, %llu bytes\n",
+			       st.nr_local, (unsigned long long)st.memory);
+		}
+		/* One accept makes this cpu's local listener. */
+		{
+			struct sockaddr_in a;
+			socklen_t len = sizeof(a);
+			int c = socket(AF_INET, SOCK_STREAM, 0), s;
+
+			getsockname(tcp, (void *)&a, &len);
+			connect(c, (void *)&a, len);
+			s = accept(tcp, NULL, NULL);
+			close(s);
+			close(c);
+		}
+		if (ioctl(dev, FASTSOCKET_IOC_LISTEN_STATE, &st) ||
+		    st.nr_local != 1) {
+			printf("FAIL state: %u local listeners after an accept\n",
+			       st.nr_local);
+			failures++;
+		} else {
+			printf("ok state after an accept: %u local, %llu bytes\n",
+			       st.nr_local, (unsigned long long)st.memory);
+		}
 	}
 	check("unlisten", do_unlisten(tcp), 0);
 	check("unlisten: again", do_unlisten(tcp), EINVAL);

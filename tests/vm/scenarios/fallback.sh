@@ -4,7 +4,8 @@
 # clients on every cpu connect.  Its cpu's queued connections move to the
 # listener and complete; the one connection the worker itself was serving
 # when it died is reset with it, as on stock Linux, and is the only one
-# allowed to fail.
+# allowed to fail.  Then unpinned workers and clients: every connection
+# completes.
 . "$FS_TOP/tests/vm/lib.sh"
 
 n=${FS_FALLBACK_CONNS:-1500}
@@ -19,14 +20,26 @@ fs_server --listen 127.0.0.1:0 --workers "$workers" --pin --mode process --local
 client=$!
 sleep 2
 # The worker pinned on the last cpu: a child of the server.
-victim=$(for p in $(pgrep -P "$SERVER_PID"); do
-	[ "$(taskset -pc "$p" | awk '{ print $NF }')" = "$((cpus - 1))" ] && echo "$p"
-done | head -n 1)
+victim=
+for p in $(pgrep -P "$SERVER_PID"); do
+	if [ "$(taskset -pc "$p" | awk '{ print $NF }')" = "$((cpus - 1))" ]; then
+		victim=$p
+		break
+	fi
+done
 [ -n "$victim" ] || fail "no worker pinned on cpu $((cpus - 1))"
 kill -9 "$victim"
 rc=0
 wait "$client" || rc=$?
 fs_server_stop /tmp/fallback.server.json
+
+# Unpinned workers and clients: the scheduler moves them, locality may be
+# lost, connections never.
+fs_server --listen 127.0.0.1:0 --workers "$workers" --mode thread --local-listen
+fs_client "$SERVER_ADDR" "$n" /tmp/unpinned.json --threads "$cpus" --timeout 10
+fs_server_stop /tmp/unpinned.server.json
+kv unpinned_completed "$(json_field /tmp/unpinned.json completed)"
+kv unpinned_locality "$(json_field /tmp/unpinned.server.json fraction)"
 moved=$(proc_total moved)
 syn_global=$(proc_total syn_global)
 cat "$FS_PROC"
