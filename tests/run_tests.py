@@ -12,6 +12,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -165,6 +166,9 @@ def vm_run(variant, cpus, scenarios, out, limit):
         f"export FS_WARN_MODULE={stage}/tests/modules/fs_warn.ko\n"
         f"export FS_BENCH={bench}\n"
         f"export FS_TOP={TOP}\n"
+        # Scenario knobs (FS_LOCALITY_CONNS=20000, ...) pass through.
+        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(os.environ.items())
+                  if k.startswith("FS_") and k.isidentifier())
     )
     guest = f"{TOP}/tests/vm/guest.sh {out} {limit} {' '.join(scenarios)}"
     cmd = ["tests/vm/boot.sh", kdir, str(cpus), str(out), guest]
