@@ -82,11 +82,7 @@ impl Control {
             }
             set
         } else {
-            let mut all = CpuSet::default();
-            for c in 0..cpu::nr_ids() {
-                all.insert(c as usize);
-            }
-            all
+            CpuSet::first(cpu::nr_ids() as usize)
         };
         let file = SocketFile::lookup(req.fd)?;
         let sk = file.sk().ok_or(EINVAL)?;

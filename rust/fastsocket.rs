@@ -85,10 +85,7 @@ impl hooks::Hooks for Policy {
         if settings::LISTEN_AUTO.get() == 0 || settings::LISTEN.get() == 0 {
             return;
         }
-        let mut all = uapi::CpuSet::default();
-        for c in 0..cpu::nr_ids() {
-            all.insert(c as usize);
-        }
+        let all = uapi::CpuSet::first(cpu::nr_ids() as usize);
         // Listeners that cannot be shared (MD5 keys, a ULP, ...) stay stock.
         let _ = self.tables.enable(sk, &all);
     }

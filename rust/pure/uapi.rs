@@ -124,6 +124,15 @@ pub const fn version(major: u32, minor: u32, patch: u32) -> u32 {
 pub struct CpuSet(pub [u64; CPUSET_WORDS]);
 
 impl CpuSet {
+    /// The set of cpus `0..n` (as many as a set can name).
+    pub fn first(n: usize) -> Self {
+        let mut set = Self::default();
+        for cpu in 0..n.min(CPUSET_BITS) {
+            set.insert(cpu);
+        }
+        set
+    }
+
     /// Whether `cpu` is in the set.
     pub fn contains(&self, cpu: usize) -> bool {
         cpu < CPUSET_BITS && self.0[cpu / 64] & (1 << (cpu % 64)) != 0

@@ -130,6 +130,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cpuset_first_n_holds_exactly_0_to_n() {
+        let s = CpuSet::first(65);
+        assert_eq!(s.iter().collect::<Vec<_>>(), (0..65).collect::<Vec<_>>());
+        assert!(CpuSet::first(0).is_empty());
+        assert_eq!(CpuSet::first(5000).iter().count(), uapi::CPUSET_BITS);
+    }
+
+    #[test]
     fn cpuset_bit_n_is_in_word_n_div_64() {
         let mut s = CpuSet::default();
         assert!(s.is_empty());
