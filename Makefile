@@ -17,7 +17,11 @@ TEST_ARGS ?=
 
 # (The kernel-% and module-% pattern rules are not .PHONY: make skips
 # implicit rules for phony targets.)
-.PHONY: all run test setup kernel module tools check clean help
+# Where `make install` puts the userspace tools.
+PREFIX ?= /usr/local
+REL := userspace-tools/target/release
+
+.PHONY: all run test setup kernel module tools install check clean help
 
 all: module tools
 
@@ -37,6 +41,19 @@ module-%: kernel-%
 
 tools: setup
 	@cd userspace-tools && cargo build --release --quiet
+
+# fsctl, libfsocket.so (LD_PRELOAD), and the C API: libfastsocket.so.0,
+# fastsocket.h and the uapi header it includes.
+install: tools
+	install -D -m 0755 $(REL)/fsctl $(DESTDIR)$(PREFIX)/bin/fsctl
+	install -D -m 0755 $(REL)/libfsocket.so $(DESTDIR)$(PREFIX)/lib/libfsocket.so
+	install -D -m 0755 $(REL)/libfastsocket.so $(DESTDIR)$(PREFIX)/lib/libfastsocket.so.0
+	ln -sf libfastsocket.so.0 $(DESTDIR)$(PREFIX)/lib/libfastsocket.so
+	install -D -m 0644 $(REL)/libfastsocket.a $(DESTDIR)$(PREFIX)/lib/libfastsocket.a
+	install -D -m 0644 userspace-tools/fastsocket-c/include/fastsocket.h \
+		$(DESTDIR)$(PREFIX)/include/fastsocket.h
+	install -D -m 0644 include/uapi/linux/fastsocket.h \
+		$(DESTDIR)$(PREFIX)/include/linux/fastsocket.h
 
 run: module-release tools
 	@scripts/run.sh

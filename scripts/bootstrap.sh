@@ -20,13 +20,15 @@ say() {
 
 # Debian packages: the LLVM toolchain the kernel's Rust build uses, kernel
 # build tools, QEMU (and udev, which virtme-ng's guest init uses to find its
-# I/O ports), and the programs the VM scenarios run.
+# I/O ports), and the programs the VM scenarios run: stock nginx and
+# haproxy, wrk to load them, and a C compiler for the test programs.
 packages=(
 	"linux-source-6.12=$FS_LINUX_DEB_VERSION"
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc cpio libelf-dev libssl-dev kmod rsync
 	qemu-system-x86 busybox-static udev
 	iproute2 procps lsof psmisc
+	nginx haproxy wrk gcc libc6-dev
 )
 
 missing=()

@@ -138,6 +138,16 @@ verify_config() {
 	[ "$missing" = 0 ] || die "kernel config incomplete; for CONFIG_RUST, check 'make LLVM=$FS_LLVM rustavailable'"
 }
 
+# ticker_of LOG VARIANT: a line of progress every 30 s while a build writes
+# LOG (a cold build is minutes of silence otherwise).
+ticker_of() {
+	local t0=$SECONDS
+	while sleep 30 >/dev/null 2>&1; do
+		say "  $2 kernel: $((SECONDS - t0)) s, $(grep -c '^  [A-Z]' "$1") steps done," \
+			"now $(tail -n 1 "$1" | awk '{ print $NF }')"
+	done
+}
+
 build() {
 	local variant=$1 src out frags
 	check_variant "$variant"
@@ -167,9 +177,15 @@ build() {
 		die "the kernel rejects this rustc or bindgen ('make LLVM=$FS_LLVM rustavailable' in $src says why)"
 
 	say "building the $variant kernel ($(nproc) cpus; about 10 minutes cold; log: $out/build.log)"
-	local start=$SECONDS
-	if ! make -C "$src" O="$out" "${make_flags[@]}" -j"$(($(nproc) + 1))" \
-		>"$out/build.log" 2>&1; then
+	local start=$SECONDS ticker rc=0
+	: >"$out/build.log"
+	ticker_of "$out/build.log" "$variant" &
+	ticker=$!
+	make -C "$src" O="$out" "${make_flags[@]}" -j"$(($(nproc) + 1))" \
+		>"$out/build.log" 2>&1 || rc=$?
+	kill "$ticker" 2>/dev/null
+	wait "$ticker" 2>/dev/null || true
+	if [ "$rc" != 0 ]; then
 		grep -E 'error|Error' "$out/build.log" | head -20 >&2
 		die "the $variant kernel did not build; see $out/build.log"
 	fi

@@ -1,59 +1,96 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The `make run` demonstration, inside the VM.  Lines meant for the user
-# start with "@@demo ".
+# The `make run` demonstration, inside the VM: Debian's nginx, unmodified,
+# on stock 6.12 and then with fastsocket (LD_PRELOAD=libfsocket.so), both
+# driven by wrk with "Connection: close".  Lines meant for the user start
+# with "@@demo ".
 set -euo pipefail
 out=$1
 # shellcheck source=/dev/null
 . "$out/env.sh"
+# The scenario helpers: load/unload, nginx_start, wrk_run, the probe.
+FS_KV=/dev/null
+# shellcheck source=tests/vm/lib.sh
+. "$FS_TOP/tests/vm/lib.sh"
+# shellcheck source=tests/vm/apps.sh
+. "$FS_TOP/tests/vm/apps.sh"
 
 say() { echo "@@demo $*"; }
-show() { while IFS= read -r line; do say "  $line"; done; }
-
-say "guest up: kernel $(uname -r), $(nproc) vCPUs"
-cpus=$(nproc)
-n=5000
-
-# field FILE KEY: a number from a JSON line
-field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1"; }
-
-# run LABEL [SERVER ARGS...]: one worker process pinned per cpu, clients
-# pinned on every cpu, $n short connections.
-run() {
-	local label=$1 addr
-	shift
-	"$FS_BENCH" server --listen 127.0.0.1:0 --workers "$cpus" --mode process --pin "$@" \
-		>"/tmp/$label.srv" 2>&1 &
-	local srv=$!
-	for _ in $(seq 100); do
-		addr=$(awk '/^listening/ { print $2; exit }' "/tmp/$label.srv")
-		[ -n "$addr" ] && break
-		sleep 0.1
-	done
-	"$FS_BENCH" client --connect "$addr" --connections "$n" --threads "$cpus" --pin \
-		--json >"/tmp/$label.json"
-	kill -TERM "$srv"
-	wait "$srv" || true
-	grep '^{' "/tmp/$label.srv" | tail -n 1 >"/tmp/$label.server.json"
-	say "  $(printf '%-11s' "$label") $(field "/tmp/$label.json" completed) completed," \
-		"$(field "/tmp/$label.json" failed) failed," \
-		"$(printf '%.0f' "$(field "/tmp/$label.json" conn_per_sec)") conn/s," \
-		"p50 $(field "/tmp/$label.json" p50_us) us, p99 $(field "/tmp/$label.json" p99_us) us," \
-		"locality $(printf '%.2f' "$(field "/tmp/$label.server.json" fraction)")"
+fail() {
+	say "error: $*"
+	exit 1
 }
 
-say "$n short IPv4 connections (connect, 64-byte request and response, close),"
-say "one worker process pinned per cpu, clients pinned on every cpu;"
-say "locality: the fraction of connections whose packets, accept and worker ran on one cpu"
-run stock
-insmod "$FS_MODULE"
+cpus=$(nproc)
+seconds=${FS_RUN_SECONDS:-15}
+APP_SECONDS=$seconds
+say "guest up: kernel $(uname -r), $cpus vCPUs"
+say "nginx $(nginx -v 2>&1 | sed 's|.*/||'), $cpus workers pinned one per cpu; wrk $cpus threads," \
+	"$((cpus * 4)) connections, \"Connection: close\" (a new TCP connection per request)"
+
+# run LABEL MODE: nginx under wrk for $seconds, with a line of progress
+# every 5 s; results in /tmp/LABEL.*.
+run() {
+	local label=$1 t=0 w
+	mode_setup "$2"
+	probe_dir "/tmp/$label.probe"
+	FSPROBE_DIR=/tmp/$label.probe nginx_start "/tmp/$label.nginx" 8080 "$cpus" off 0
+	say "$label: wrk for $seconds s ..."
+	wrk_run http://127.0.0.1:8080/ "/tmp/$label.wrk" &
+	w=$!
+	while kill -0 "$w" 2>/dev/null; do
+		sleep 1
+		t=$((t + 1))
+		[ $((t % 5)) = 0 ] && kill -0 "$w" 2>/dev/null && say "$label: ${t} s"
+	done
+	wait "$w"
+	app_stop "$NGINX_PID"
+	check_answered "$label" "/tmp/$label.wrk" "/tmp/$label.probe"
+	"$FS_TOOLS/fsprobe" "/tmp/$label.probe" >"/tmp/$label.json"
+	say "$label: $(wrk_field "/tmp/$label.wrk" requests) requests, all answered"
+}
+
+run stock stock
 say "loaded: $(dmesg | grep -o 'fastsocket [0-9.]* loaded' | tail -1)"
-run fastsocket --local-listen
-s=$(field /tmp/stock.json conn_per_sec)
-f=$(field /tmp/fastsocket.json conn_per_sec)
-say "  connections per second, fastsocket / stock: $(awk -v f="$f" -v s="$s" 'BEGIN { printf "%.2f", f / s }')"
-say "/proc/net/fastsocket (per cpu: SYNs and accepts local or global, moved, local listeners):"
-show </proc/net/fastsocket
-rmmod fastsocket
-say "unloaded: $(dmesg | grep -o 'fastsocket [0-9.]* unloading' | tail -1); /proc/net/fastsocket gone: $([ -e /proc/net/fastsocket ] && echo no || echo yes)"
+run fastsocket preload
+syn_local=$(proc_total syn_local)
+syn_global=$(proc_total syn_global)
+per_cpu() { awk -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+	{ printf "%s%s", sep, $c; sep = "," }' "$FS_PROC"; }
+syn_cpus=$(per_cpu syn_local)
+unload
+
+# row NAME STOCK FASTSOCKET [ratio]: a line of the side-by-side table.
+row() {
+	if [ "${4:-}" = ratio ]; then
+		say "$(printf '  %-26s %12s %12s %8s' "$1" "$2" "$3" "$(ratio "$3" "$2")")"
+	else
+		say "$(printf '  %-26s %12s %12s' "$1" "$2" "$3")"
+	fi
+}
+ms() { awk -v us="$1" 'BEGIN { printf "%.1f ms", us / 1000 }'; }
+# cells LIST: a per-cpu list as fixed-width cells.
+cells() { echo "$1" | tr ',' '\n' | awk '{ printf "%7s", $1 }'; }
+
+say ""
+say "$(printf '  %-26s %12s %12s %8s' "" "stock 6.12" fastsocket ratio)"
+row "connections per second" "$(wrk_field /tmp/stock.wrk rps)" "$(wrk_field /tmp/fastsocket.wrk rps)" ratio
+row "requests answered" "$(wrk_field /tmp/stock.wrk requests)" "$(wrk_field /tmp/fastsocket.wrk requests)"
+row "latency p50" "$(ms "$(wrk_field /tmp/stock.wrk p50_us)")" "$(ms "$(wrk_field /tmp/fastsocket.wrk p50_us)")"
+row "latency p99" "$(ms "$(wrk_field /tmp/stock.wrk p99_us)")" "$(ms "$(wrk_field /tmp/fastsocket.wrk p99_us)")"
+row "locality" "$(printf '%.2f' "$(probe_field /tmp/stock.probe fraction)")" \
+	"$(printf '%.2f' "$(probe_field /tmp/fastsocket.probe fraction)")"
+say ""
+say "  per cpu:$(for c in $(seq 0 $((cpus - 1))); do printf '%7s' "cpu$c"; done)"
+for label in stock fastsocket; do
+	say "  $(printf '%-10s' "$label") SYNs $(cells "$(probe_list "/tmp/$label.probe" per_cpu_incoming)")"
+	say "  $(printf '%-10s' "") accepts $(cells "$(probe_list "/tmp/$label.probe" per_cpu_accepts)")"
+done
+say "  fastsocket SYNs taken by the local listener of their cpu: $syn_local" \
+	"($(cells "$syn_cpus" | tr -s ' ' | sed 's/^ //;s/ /, /g') per cpu), by the global one: $syn_global"
+say ""
+say "locality: the fraction of connections accepted on the cpu that processed their packets"
+say "(SO_INCOMING_CPU); SYNs: the cpu each accepted connection's handshake ran on."
+say "TCG emulates every vCPU on one host thread: the ratios show overhead and locality, not"
+say "the scaling of real cores (see Documentation/benchmarks.rst)."
 : >"$out/demo.finished"

@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
-VM_SCENARIOS = ["load_unload", "registration", "bad_input", "connections", "locality", "fallback", "namespaces", "auto", "unload_under_load"]
+VM_SCENARIOS = ["load_unload", "registration", "bad_input", "connections", "locality", "fallback",
+                "namespaces", "auto", "unload_under_load", "preload", "servers", "nginx", "haproxy",
+                "fsctl"]
 # Runs first in every VM; passes only if its deliberate warning is caught.
 SELFTEST = "harness_selftest"
 

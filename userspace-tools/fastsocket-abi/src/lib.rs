@@ -21,6 +21,8 @@ pub mod uapi;
 #[path = "../../../rust/pure/listen_policy.rs"]
 pub mod listen_policy;
 
+pub mod cpulist;
+
 pub use uapi::{CpuSet, Info, Listen, ListenState};
 
 /// An open `/dev/fastsocket`.

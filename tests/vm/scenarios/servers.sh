@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+# Servers that know nothing of fastsocket (fsbench without --local-listen):
+# a threaded one (a thread per cpu), a single-threaded one, and forked
+# workers pinned by libfsocket.so itself (FASTSOCKET_PIN=1), each on stock
+# 6.12, with libfsocket.so and in the auto mode.  Every connection
+# completes; the pinned ones are local under fastsocket.
+. "$FS_TOP/tests/vm/lib.sh"
+. "$FS_TOP/tests/vm/apps.sh"
+
+cpus=$(nproc)
+n=${FS_SERVERS_CONNS:-400}
+
+# serve LABEL MODE PIN_ENV SERVER_ARGS...: one run, all n connections.
+serve() {
+	local label=$1 mode=$2 pin=$3 syns=0 seen
+	shift 3
+	mode_setup "$mode"
+	is_loaded && syns=$(($(proc_total syn_local) + $(proc_total syn_global)))
+	# The probe is not needed: fsbench measures its own locality.
+	APP_PRELOAD=${APP_PRELOAD%"$FS_PROBE"}
+	APP_PRELOAD=${APP_PRELOAD%:}
+	SERVER_NS="env LD_PRELOAD=$APP_PRELOAD FASTSOCKET_PIN=$pin" \
+		fs_server --listen 127.0.0.1:0 "$@"
+	fs_client "$SERVER_ADDR" "$n" "/tmp/$label.json" --threads "$cpus" --pin
+	fs_server_stop "/tmp/$label.server.json"
+	grep -q libfsocket "$SERVER_LOG" &&
+		fail "$label $mode: libfsocket complained: $(cat "$SERVER_LOG")"
+	local loc
+	loc=$(json_field "/tmp/$label.server.json" fraction)
+	printf '%-10s %-8s %6.0f conn/s, locality %.3f, accepts per cpu %s\n' "$label" "$mode" \
+		"$(json_field "/tmp/$label.json" conn_per_sec)" "$loc" \
+		"$(sed -n 's/.*"per_cpu_accepts":\[\([0-9,]*\)\].*/\1/p' "/tmp/$label.server.json")"
+	kv "${label}_${mode}_conn_per_sec" "$(json_field "/tmp/$label.json" conn_per_sec)"
+	kv "${label}_${mode}_locality" "$(printf '%.3f' "$loc")"
+	LOCALITY=$loc
+	if [ "$mode" != stock ]; then
+		seen=$(($(proc_total syn_local) + $(proc_total syn_global) - syns))
+		[ "$seen" -ge "$n" ] || fail "$label $mode: only $seen of $n SYNs reached fastsocket"
+	fi
+}
+
+for mode in $APP_MODES; do
+	# One process, a pinned thread per cpu.
+	serve threaded "$mode" 0 --workers "$cpus" --mode thread --pin
+	if [ "$mode" != stock ] && [ "$cpus" -gt 1 ]; then
+		at_least "$LOCALITY" 0.9 || fail "threaded $mode: locality $LOCALITY"
+	fi
+	# One thread on one process, wherever the scheduler puts it.
+	serve single "$mode" 0 --workers 1 --mode process
+done
+
+# Forked workers that do not pin themselves, pinned by the library: only
+# libfsocket.so has FASTSOCKET_PIN.
+serve pinned stock 0 --workers "$cpus" --mode process
+serve pinned preload 1 --workers "$cpus" --mode process
+accepting=$(sed -n 's/.*"per_cpu_accepts":\[\([0-9,]*\)\].*/\1/p' /tmp/pinned.server.json |
+	tr ',' '\n' | grep -cv '^0$')
+kv pinned_cpus_accepting "$accepting"
+[ "$accepting" = "$cpus" ] || fail "FASTSOCKET_PIN: workers accepted on $accepting of $cpus cpus"
+if [ "$cpus" -gt 1 ]; then
+	at_least "$LOCALITY" 0.8 || fail "FASTSOCKET_PIN: locality $LOCALITY"
+fi
+if is_loaded; then
+	fs_sysctl listen_auto 0
+	cat "$FS_PROC"
+	unload
+fi

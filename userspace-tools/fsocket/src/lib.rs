@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `libfsocket.so`: run an unmodified server on fastsocket.
+//!
+//! ```text
+//! LD_PRELOAD=libfsocket.so nginx
+//! ```
+//!
+//! Every TCP listener the process makes gets local listen
+//! (`FASTSOCKET_IOC_LISTEN`) right after its `listen()` succeeds.  Nothing
+//! else is needed from the process: the kernel makes a local listener on a
+//! cpu the first time a worker accepts there, whether the workers are
+//! forked processes or threads, and an enabled listener stays enabled
+//! across `fork()` and `exec()` for as long as it listens.
+//!
+//! The stock path is never changed: `listen()` returns what the C
+//! library's returns, with its errno; when `/dev/fastsocket` is missing or
+//! the module refuses a socket, one line says so (once per process) and
+//! the process runs exactly as it would on stock Linux.
+//!
+//! The environment (see [`config`]) can restrict the cpus, pin workers and
+//! switch the library off.  `Documentation/userspace.rst` is the manual.
+
+pub mod config;
+mod log;
+pub mod pin;
+mod real;
+mod sock;
+
+use config::Config;
+use core::ffi::c_int;
+use fastsocket_abi::{cpulist, Device};
+use std::{
+    cell::Cell,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        OnceLock,
+    },
+};
+
+/// Read when the library is loaded (servers may clear the environment of
+/// their workers later: nginx keeps only `TZ`).
+static CONFIG: OnceLock<Config> = OnceLock::new();
+/// The cpus workers are pinned to, fixed when pinning is prepared.
+static PIN_CPUS: OnceLock<Vec<usize>> = OnceLock::new();
+/// The affinity of the thread that prepared pinning: a thread that still
+/// has it was not placed by the application.
+static PIN_START: OnceLock<Vec<usize>> = OnceLock::new();
+/// Set once a listener was enabled with `FASTSOCKET_PIN=1`: from then on
+/// accepting threads are pinned.
+static PIN_ARMED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Whether this thread was considered for pinning already.
+    static PIN_DONE: Cell<bool> = const { Cell::new(false) };
+}
+
+fn config() -> &'static Config {
+    CONFIG.get_or_init(|| {
+        let c = Config::from_env(|name| std::env::var(name).ok());
+        for v in &c.ignored {
+            log::line(&format!("ignoring {v} (not understood)"));
+        }
+        c
+    })
+}
+
+extern "C" fn read_environment() {
+    guarded(|| {
+        config();
+    });
+}
+
+/// Runs [`read_environment`] when the library is loaded, before `main`.
+#[used]
+#[link_section = ".init_array"]
+static READ_ENVIRONMENT: extern "C" fn() = read_environment;
+
+/// Gives the listening socket `fd` local listen, as the environment says.
+fn enable(fd: c_int) {
+    let cfg = config();
+    if cfg.disabled || !sock::is_inet_tcp(fd) {
+        return;
+    }
+    let result = Device::open().map_err(|e| (true, e)).and_then(|dev| {
+        dev.local_listen(fd, cfg.cpus.as_ref())
+            .map_err(|e| (false, e))
+    });
+    match result {
+        Ok(()) => {
+            if cfg.verbose {
+                let cpus = cfg
+                    .cpus
+                    .as_ref()
+                    .map_or_else(|| "all".into(), |s| cpulist::format(s.iter()));
+                log::line(&format!("listener fd {fd}: local listen on cpus {cpus}"));
+            }
+            if cfg.pin && pin::prepare() {
+                PIN_START.get_or_init(pin::allowed_cpus);
+                let cpus = PIN_CPUS.get_or_init(|| match &cfg.cpus {
+                    Some(set) => set.iter().collect(),
+                    None => pin::allowed_cpus(),
+                });
+                PIN_ARMED.store(!cpus.is_empty(), Ordering::Release);
+            }
+        }
+        Err((opening, e)) => {
+            let errno = e.raw_os_error().unwrap_or(0);
+            log::once(|| {
+                if opening {
+                    format!(
+                        "fastsocket is not available ({}: {}); this process runs as on stock Linux",
+                        fastsocket_abi::uapi::DEVICE,
+                        sock::strerror(errno)
+                    )
+                } else {
+                    format!(
+                        "fastsocket did not take listener fd {fd} ({}); it works as on stock Linux",
+                        sock::strerror(errno)
+                    )
+                }
+            });
+        }
+    }
+}
+
+/// Pins the calling thread, the first time it accepts, to the next cpu in
+/// turn, unless the application placed the thread itself.
+fn maybe_pin(fd: c_int) {
+    if PIN_DONE.with(|d| d.replace(true)) || !sock::is_listening(fd) {
+        return;
+    }
+    let Some(cpus) = PIN_CPUS.get() else { return };
+    // A thread whose affinity was narrowed by the application stays put.
+    if PIN_START.get() != Some(&pin::allowed_cpus()) {
+        return;
+    }
+    let Some(cpu) = pin::next_turn().and_then(|t| pin::cpu_for_turn(cpus, t)) else {
+        return;
+    };
+    if pin::pin_thread(cpu) && config().verbose {
+        // SAFETY: gettid() has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        log::line(&format!("thread {tid} pinned to cpu {cpu}"));
+    }
+}
+
+/// Runs `f` without letting a panic unwind into C.
+fn guarded(f: impl FnOnce()) {
+    let _errno = sock::SavedErrno::save();
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+}
+
+fn no_such_function() -> c_int {
+    // SAFETY: the calling thread's errno.
+    unsafe { *libc::__errno_location() = libc::ENOSYS };
+    -1
+}
+
+/// `listen(2)`, then local listen for a TCP listener.
+///
+/// # Safety
+///
+/// As `listen(2)`: any arguments (the kernel checks them).
+#[no_mangle]
+pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
+    let Some(addr) = real::LISTEN.get() else {
+        return no_such_function();
+    };
+    // SAFETY: `addr` is the C library's `listen`, of this type.
+    let next: real::ListenFn = unsafe { core::mem::transmute(addr) };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    let rc = unsafe { next(fd, backlog) };
+    if rc == 0 {
+        guarded(|| enable(fd));
+    }
+    rc
+}
+
+/// `accept(2)`; with `FASTSOCKET_PIN=1`, pins the thread the first time.
+///
+/// # Safety
+///
+/// As `accept(2)`: `addr` and `len` as that requires.
+#[no_mangle]
+pub unsafe extern "C" fn accept(
+    fd: c_int,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+) -> c_int {
+    let Some(f) = real::ACCEPT.get() else {
+        return no_such_function();
+    };
+    // SAFETY: `f` is the C library's `accept`, of this type.
+    let next: real::AcceptFn = unsafe { core::mem::transmute(f) };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    let rc = unsafe { next(fd, addr, len) };
+    if PIN_ARMED.load(Ordering::Relaxed) {
+        guarded(|| maybe_pin(fd));
+    }
+    rc
+}
+
+/// `accept4(2)`; with `FASTSOCKET_PIN=1`, pins the thread the first time.
+///
+/// # Safety
+///
+/// As `accept4(2)`: `addr` and `len` as that requires.
+#[no_mangle]
+pub unsafe extern "C" fn accept4(
+    fd: c_int,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+    flags: c_int,
+) -> c_int {
+    let Some(f) = real::ACCEPT4.get() else {
+        return no_such_function();
+    };
+    // SAFETY: `f` is the C library's `accept4`, of this type.
+    let next: real::Accept4Fn = unsafe { core::mem::transmute(f) };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    let rc = unsafe { next(fd, addr, len, flags) };
+    if PIN_ARMED.load(Ordering::Relaxed) {
+        guarded(|| maybe_pin(fd));
+    }
+    rc
+}
