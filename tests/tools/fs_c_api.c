@@ -29,9 +29,13 @@ static void expect(const char *name, int rc, int want_errno)
 
 	if (!ok)
 		failures++;
-	printf("%s %s %s (rc %d, errno %d: %s)\n", ok ? "ok" : "FAIL", name,
-	       want_errno ? strerrorname_np(want_errno) : "0", rc, errno,
-	       strerror(errno));
+	if (rc == 0)
+		printf("%s %s %s (rc 0)\n", ok ? "ok" : "FAIL", name,
+		       want_errno ? strerrorname_np(want_errno) : "0");
+	else
+		printf("%s %s %s (rc %d, errno %d: %s)\n", ok ? "ok" : "FAIL",
+		       name, want_errno ? strerrorname_np(want_errno) : "0", rc,
+		       errno, strerror(errno));
 }
 
 static int listener(int type)

@@ -28,31 +28,29 @@ pub fn parse(text: &str) -> Option<CpuSet> {
     (!set.is_empty()).then_some(set)
 }
 
-/// Writes ascending `cpus` as a CPU list, runs collapsed to ranges as the
-/// kernel's `%*pbl` does; empty for an empty set.
+/// Writes `cpus` (any order, duplicates allowed) as a CPU list, runs
+/// collapsed to ranges as the kernel's `%*pbl` does; empty for none.
 pub fn format(cpus: impl IntoIterator<Item = usize>) -> String {
+    let mut cpus: Vec<usize> = cpus.into_iter().collect();
+    cpus.sort_unstable();
+    cpus.dedup();
     let mut out = String::new();
-    let mut run: Option<(usize, usize)> = None;
-    let flush = |out: &mut String, (lo, hi): (usize, usize)| {
+    let mut rest = cpus.as_slice();
+    while let Some((&first, tail)) = rest.split_first() {
+        // The run of consecutive cpus that starts at `first`.
+        let len = tail
+            .iter()
+            .zip(first + 1..)
+            .take_while(|(&c, want)| c == *want)
+            .count();
         let sep = if out.is_empty() { "" } else { "," };
-        let _ = if lo == hi {
-            write!(out, "{sep}{lo}")
+        // Writing to a String cannot fail.
+        let _ = if len == 0 {
+            write!(out, "{sep}{first}")
         } else {
-            write!(out, "{sep}{lo}-{hi}")
+            write!(out, "{sep}{first}-{}", first + len)
         };
-    };
-    for cpu in cpus {
-        run = match run {
-            Some((lo, hi)) if cpu == hi + 1 => Some((lo, cpu)),
-            Some(r) => {
-                flush(&mut out, r);
-                Some((cpu, cpu))
-            }
-            None => Some((cpu, cpu)),
-        };
-    }
-    if let Some(r) = run {
-        flush(&mut out, r);
+        rest = &tail[len..];
     }
     out
 }
@@ -75,7 +73,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_cpu_list() {
-        for bad in ["", ",", "a", "1-", "-1", "3-1", "1024", "0-1024", "1,,2", "1.5"] {
+        for bad in [
+            "", ",", "a", "1-", "-1", "3-1", "1024", "0-1024", "1,,2", "1.5",
+        ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
     }
@@ -86,6 +86,13 @@ mod tests {
         assert_eq!(format([5]), "5");
         assert_eq!(format([0, 1, 2, 3, 8, 10, 11]), "0-3,8,10-11");
         assert_eq!(format([1, 3, 5]), "1,3,5");
+        assert_eq!(format([1, 2, 4, 5, 6, 9]), "1-2,4-6,9");
+    }
+
+    #[test]
+    fn formats_any_order_once() {
+        assert_eq!(format([3, 1, 2, 2, 0, 3]), "0-3");
+        assert_eq!(format([1023, 64, 63]), "63-64,1023");
     }
 
     #[test]

@@ -42,6 +42,10 @@ fn c_program_links_and_sees_enodev_without_the_module() {
         .output()
         .expect("runs");
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(stdout.contains("ok local_listen ENODEV"), "{stdout}");
 }

@@ -88,7 +88,10 @@ mod tests {
     fn reads_every_variable() {
         let c = config(&[(PIN, "1"), (CPUS, "0-1,3"), (VERBOSE, "1")]);
         assert!(c.pin && c.verbose && !c.disabled);
-        assert_eq!(c.cpus.map(|s| s.iter().collect::<Vec<_>>()), Some(vec![0, 1, 3]));
+        assert_eq!(
+            c.cpus.map(|s| s.iter().collect::<Vec<_>>()),
+            Some(vec![0, 1, 3])
+        );
         assert!(c.ignored.is_empty());
         assert!(config(&[(DISABLE, "1")]).disabled);
     }

@@ -73,8 +73,16 @@ fn calls_return_what_they_return_without_the_library() {
     assert_eq!(preloaded.status.code(), stock.status.code());
     // The listeners it saw are named in the output, so the test is not
     // vacuous: the library was in front of listen() for all of them.
-    for name in ["listen_tcp4 rc=0 errno=4242", "listen_udp rc=-1", "accept4_cloexec 1"] {
-        assert!(text(&stock.stdout).contains(name), "{name} in\n{}", text(&stock.stdout));
+    for name in [
+        "listen_tcp4 rc=0 errno=4242",
+        "listen_udp rc=-1",
+        "accept4_cloexec 1",
+    ] {
+        assert!(
+            text(&stock.stdout).contains(name),
+            "{name} in\n{}",
+            text(&stock.stdout)
+        );
     }
 
     let lines: Vec<_> = text(&preloaded.stderr)
@@ -83,7 +91,10 @@ fn calls_return_what_they_return_without_the_library() {
         .map(str::to_owned)
         .collect();
     assert_eq!(lines.len(), 1, "one line, once: {lines:?}");
-    assert!(lines[0].contains("fastsocket is not available"), "{lines:?}");
+    assert!(
+        lines[0].contains("fastsocket is not available"),
+        "{lines:?}"
+    );
     assert!(text(&stock.stderr).is_empty());
 }
 

@@ -161,7 +161,10 @@ mod tests {
 
     #[test]
     fn cpus_out_of_range_are_unknown() {
-        assert_eq!(slots_for(CPUS as i32, 0), vec![SLOT_ACCEPTS, SLOT_UNKNOWN, SLOT_INCOMING_CPU]);
+        assert_eq!(
+            slots_for(CPUS as i32, 0),
+            vec![SLOT_ACCEPTS, SLOT_UNKNOWN, SLOT_INCOMING_CPU]
+        );
         assert_eq!(slots_for(-1, -1), vec![SLOT_ACCEPTS, SLOT_UNKNOWN]);
     }
 }
