@@ -31,27 +31,31 @@ say "nginx $(nginx -v 2>&1 | sed 's|.*/||'), $cpus workers pinned one per cpu; w
 # run LABEL MODE: nginx under wrk for $seconds, with a line of progress
 # every 5 s; results in /tmp/LABEL.*.
 run() {
-	local label=$1 t=0 w
+	local label=$1 start w next=5
 	mode_setup "$2"
 	probe_dir "/tmp/$label.probe"
 	FSPROBE_DIR=/tmp/$label.probe nginx_start "/tmp/$label.nginx" 8080 "$cpus" off 0
 	say "$label: wrk for $seconds s ..."
 	wrk_run http://127.0.0.1:8080/ "/tmp/$label.wrk" &
 	w=$!
+	start=$SECONDS
 	while kill -0 "$w" 2>/dev/null; do
-		sleep 1
-		t=$((t + 1))
-		[ $((t % 5)) = 0 ] && kill -0 "$w" 2>/dev/null && say "$label: ${t} s"
+		sleep 0.5
+		if [ $((SECONDS - start)) -ge "$next" ] && kill -0 "$w" 2>/dev/null; then
+			say "$label: $next s"
+			next=$((next + 5))
+		fi
 	done
 	wait "$w"
 	app_stop "$NGINX_PID"
 	check_answered "$label" "/tmp/$label.wrk" "/tmp/$label.probe"
 	"$FS_TOOLS/fsprobe" "/tmp/$label.probe" >"/tmp/$label.json"
-	say "$label: $(wrk_field "/tmp/$label.wrk" requests) requests, all answered"
+	say "$label: $(wrk_field "/tmp/$label.wrk" requests) requests, all answered" \
+		"$([ "$2" = stock ] || dmesg | grep -o 'fastsocket [0-9.]* loaded' | tail -1 |
+			sed 's/^/(/; s/$/, nginx under libfsocket.so)/')"
 }
 
 run stock stock
-say "loaded: $(dmesg | grep -o 'fastsocket [0-9.]* loaded' | tail -1)"
 run fastsocket preload
 syn_local=$(proc_total syn_local)
 syn_global=$(proc_total syn_global)
@@ -81,16 +85,16 @@ row "latency p99" "$(ms "$(wrk_field /tmp/stock.wrk p99_us)")" "$(ms "$(wrk_fiel
 row "locality" "$(printf '%.2f' "$(probe_field /tmp/stock.probe fraction)")" \
 	"$(printf '%.2f' "$(probe_field /tmp/fastsocket.probe fraction)")"
 say ""
-say "  per cpu:$(for c in $(seq 0 $((cpus - 1))); do printf '%7s' "cpu$c"; done)"
+say "  $(printf '%-18s' 'per cpu')$(for c in $(seq 0 $((cpus - 1))); do printf '%7s' "cpu$c"; done)"
 for label in stock fastsocket; do
-	say "  $(printf '%-10s' "$label") SYNs $(cells "$(probe_list "/tmp/$label.probe" per_cpu_incoming)")"
-	say "  $(printf '%-10s' "") accepts $(cells "$(probe_list "/tmp/$label.probe" per_cpu_accepts)")"
+	say "  $(printf '%-10s %-7s' "$label" SYNs)$(cells "$(probe_list "/tmp/$label.probe" per_cpu_incoming)")"
+	say "  $(printf '%-10s %-7s' "" accepts)$(cells "$(probe_list "/tmp/$label.probe" per_cpu_accepts)")"
 done
 say "  fastsocket SYNs taken by the local listener of their cpu: $syn_local" \
 	"($(cells "$syn_cpus" | tr -s ' ' | sed 's/^ //;s/ /, /g') per cpu), by the global one: $syn_global"
 say ""
 say "locality: the fraction of connections accepted on the cpu that processed their packets"
 say "(SO_INCOMING_CPU); SYNs: the cpu each accepted connection's handshake ran on."
-say "TCG emulates every vCPU on one host thread: the ratios show overhead and locality, not"
-say "the scaling of real cores (see Documentation/benchmarks.rst)."
+say "TCG emulates every vCPU on one host thread: the figures show locality and overhead,"
+say "not the scaling of real cores; compare the two columns, not absolute numbers."
 : >"$out/demo.finished"

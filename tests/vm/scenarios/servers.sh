@@ -8,7 +8,7 @@
 . "$FS_TOP/tests/vm/apps.sh"
 
 cpus=$(nproc)
-n=${FS_SERVERS_CONNS:-400}
+n=${FS_SERVERS_CONNS:-300}
 
 # serve LABEL MODE PIN_ENV SERVER_ARGS...: one run, all n connections.
 serve() {
