@@ -280,8 +280,9 @@ def main():
     if cpus and built[args.variant]:
         # TCG runs each VM on one host thread (see tests/vm/boot.sh), so VMs
         # run side by side, one per host cpu, largest first.  (Starting all
-        # three at once on two cpus was no faster in a trial run, and it
-        # squeezes every timing-based check.)
+        # three at once on two cpus was tried: each VM ran about 1.5 times
+        # slower, and load_unload and the idle-time based locality checks
+        # failed for want of host cpu.)
         jobs = int(os.environ.get("FASTSOCKET_VM_JOBS", os.cpu_count() or 1))
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             runs = {c: pool.submit(vm_boot, args.variant, c, [SELFTEST] + scenarios, args.scenario_timeout)
