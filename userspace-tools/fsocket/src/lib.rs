@@ -151,12 +151,6 @@ fn guarded(f: impl FnOnce()) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
 }
 
-fn no_such_function() -> c_int {
-    // SAFETY: the calling thread's errno.
-    unsafe { *libc::__errno_location() = libc::ENOSYS };
-    -1
-}
-
 /// `listen(2)`, then local listen for a TCP listener.
 ///
 /// # Safety
@@ -164,13 +158,8 @@ fn no_such_function() -> c_int {
 /// As `listen(2)`: any arguments (the kernel checks them).
 #[no_mangle]
 pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
-    let Some(addr) = real::LISTEN.get() else {
-        return no_such_function();
-    };
-    // SAFETY: `addr` is the C library's `listen`, of this type.
-    let next: real::ListenFn = unsafe { core::mem::transmute(addr) };
     // SAFETY: the caller's arguments, passed on unchanged.
-    let rc = unsafe { next(fd, backlog) };
+    let rc = unsafe { real::listen(fd, backlog) };
     if rc == 0 {
         guarded(|| enable(fd));
     }
@@ -188,13 +177,8 @@ pub unsafe extern "C" fn accept(
     addr: *mut libc::sockaddr,
     len: *mut libc::socklen_t,
 ) -> c_int {
-    let Some(f) = real::ACCEPT.get() else {
-        return no_such_function();
-    };
-    // SAFETY: `f` is the C library's `accept`, of this type.
-    let next: real::AcceptFn = unsafe { core::mem::transmute(f) };
     // SAFETY: the caller's arguments, passed on unchanged.
-    let rc = unsafe { next(fd, addr, len) };
+    let rc = unsafe { real::accept(fd, addr, len) };
     if PIN_ARMED.load(Ordering::Relaxed) {
         guarded(|| maybe_pin(fd));
     }
@@ -213,13 +197,8 @@ pub unsafe extern "C" fn accept4(
     len: *mut libc::socklen_t,
     flags: c_int,
 ) -> c_int {
-    let Some(f) = real::ACCEPT4.get() else {
-        return no_such_function();
-    };
-    // SAFETY: `f` is the C library's `accept4`, of this type.
-    let next: real::Accept4Fn = unsafe { core::mem::transmute(f) };
     // SAFETY: the caller's arguments, passed on unchanged.
-    let rc = unsafe { next(fd, addr, len, flags) };
+    let rc = unsafe { real::accept4(fd, addr, len, flags) };
     if PIN_ARMED.load(Ordering::Relaxed) {
         guarded(|| maybe_pin(fd));
     }

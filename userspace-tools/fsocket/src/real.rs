@@ -37,16 +37,78 @@ impl Next {
     }
 }
 
-pub static LISTEN: Next = Next::new(c"listen");
-pub static ACCEPT: Next = Next::new(c"accept");
-pub static ACCEPT4: Next = Next::new(c"accept4");
+static LISTEN: Next = Next::new(c"listen");
+static ACCEPT: Next = Next::new(c"accept");
+static ACCEPT4: Next = Next::new(c"accept4");
 
-pub type ListenFn = unsafe extern "C" fn(libc::c_int, libc::c_int) -> libc::c_int;
-pub type AcceptFn =
+type ListenFn = unsafe extern "C" fn(libc::c_int, libc::c_int) -> libc::c_int;
+type AcceptFn =
     unsafe extern "C" fn(libc::c_int, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int;
-pub type Accept4Fn = unsafe extern "C" fn(
+type Accept4Fn = unsafe extern "C" fn(
     libc::c_int,
     *mut libc::sockaddr,
     *mut libc::socklen_t,
     libc::c_int,
 ) -> libc::c_int;
+
+/// -1 with `ENOSYS`: what an interposed call returns when no later object
+/// defines the function (it cannot happen with a C library loaded).
+fn no_such_function() -> libc::c_int {
+    // SAFETY: the calling thread's errno.
+    unsafe { *libc::__errno_location() = libc::ENOSYS };
+    -1
+}
+
+/// The C library's `listen(2)`.
+///
+/// # Safety
+///
+/// As `listen(2)`.
+pub unsafe fn listen(fd: libc::c_int, backlog: libc::c_int) -> libc::c_int {
+    let Some(addr) = LISTEN.get() else {
+        return no_such_function();
+    };
+    // SAFETY: `addr` is the C library's `listen`, of this type.
+    let next: ListenFn = unsafe { core::mem::transmute(addr) };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    unsafe { next(fd, backlog) }
+}
+
+/// The C library's `accept(2)`.
+///
+/// # Safety
+///
+/// As `accept(2)`: `addr` and `len` as that requires.
+pub unsafe fn accept(
+    fd: libc::c_int,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+) -> libc::c_int {
+    let Some(f) = ACCEPT.get() else {
+        return no_such_function();
+    };
+    // SAFETY: `f` is the C library's `accept`, of this type.
+    let next: AcceptFn = unsafe { core::mem::transmute(f) };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    unsafe { next(fd, addr, len) }
+}
+
+/// The C library's `accept4(2)`.
+///
+/// # Safety
+///
+/// As `accept4(2)`: `addr` and `len` as that requires.
+pub unsafe fn accept4(
+    fd: libc::c_int,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+    flags: libc::c_int,
+) -> libc::c_int {
+    let Some(f) = ACCEPT4.get() else {
+        return no_such_function();
+    };
+    // SAFETY: `f` is the C library's `accept4`, of this type.
+    let next: Accept4Fn = unsafe { core::mem::transmute(f) };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    unsafe { next(fd, addr, len, flags) }
+}

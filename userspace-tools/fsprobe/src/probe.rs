@@ -141,12 +141,6 @@ fn after_accept(fd: c_int) {
     }
 }
 
-fn no_such_function() -> c_int {
-    // SAFETY: the calling thread's errno.
-    unsafe { *libc::__errno_location() = libc::ENOSYS };
-    -1
-}
-
 /// `accept(2)`, counted.
 ///
 /// # Safety
@@ -158,13 +152,8 @@ pub unsafe extern "C" fn accept(
     addr: *mut libc::sockaddr,
     len: *mut libc::socklen_t,
 ) -> c_int {
-    let Some(f) = real::ACCEPT.get() else {
-        return no_such_function();
-    };
-    // SAFETY: `f` is the C library's `accept`, of this type.
-    let next: real::AcceptFn = unsafe { core::mem::transmute(f) };
     // SAFETY: the caller's arguments, passed on unchanged.
-    let rc = unsafe { next(fd, addr, len) };
+    let rc = unsafe { real::accept(fd, addr, len) };
     after_accept(rc);
     rc
 }
@@ -181,13 +170,8 @@ pub unsafe extern "C" fn accept4(
     len: *mut libc::socklen_t,
     flags: c_int,
 ) -> c_int {
-    let Some(f) = real::ACCEPT4.get() else {
-        return no_such_function();
-    };
-    // SAFETY: `f` is the C library's `accept4`, of this type.
-    let next: real::Accept4Fn = unsafe { core::mem::transmute(f) };
     // SAFETY: the caller's arguments, passed on unchanged.
-    let rc = unsafe { next(fd, addr, len, flags) };
+    let rc = unsafe { real::accept4(fd, addr, len, flags) };
     after_accept(rc);
     rc
 }
