@@ -22,6 +22,7 @@ pub mod uapi;
 pub mod listen_policy;
 
 pub mod cpulist;
+pub mod sockopt;
 
 pub use uapi::{CpuSet, Info, Listen, ListenState};
 

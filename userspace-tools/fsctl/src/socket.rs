@@ -19,7 +19,7 @@ use fastsocket_abi::{uapi, CpuSet, ListenState};
 use serde::Serialize;
 
 use crate::{layout, module, Error};
-use fastsocket_abi::cpulist;
+use fastsocket_abi::{cpulist, sockopt::int as sockopt};
 
 /// A descriptor of a process: `PID/FD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,27 +99,6 @@ pub fn duplicate(t: Target) -> Result<OwnedFd, Error> {
     // memory; `pidfd` is open for the call.
     let rc = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), t.fd, 0) };
     new_fd(rc).map_err(|e| pidfd_getfd_error(t, e))
-}
-
-/// An integer socket option.
-fn sockopt(fd: RawFd, name: libc::c_int) -> io::Result<libc::c_int> {
-    let mut value: libc::c_int = 0;
-    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `value` and `len` are valid for writes of the sizes passed.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            name,
-            (&mut value as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(value)
-    }
 }
 
 /// What a socket is, for "not a TCP socket (it is ...)"; `None` for TCP

@@ -23,19 +23,7 @@ impl Drop for SavedErrno {
 }
 
 fn int_option(fd: libc::c_int, name: libc::c_int) -> Option<libc::c_int> {
-    let mut value: libc::c_int = 0;
-    let mut len = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `value` and `len` are valid for the int-sized option asked.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            name,
-            (&mut value as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0).then_some(value)
+    fastsocket_abi::sockopt::int(fd, name).ok()
 }
 
 /// Whether `fd` is a TCP socket of IPv4 or IPv6 (the sockets fastsocket
