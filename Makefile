@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# fastsocket: see README.md.  The two commands:
+# fastsocket: see README.md.  The commands:
 #   make run    build what is missing, boot a 4-vCPU VM, show the module at work
 #   make test   host checks, both kernel builds, VM scenarios on 1, 2, 4 vCPUs
+#   make bench  stock 6.12 against fastsocket in VMs; writes Documentation/benchmarks.rst
 #
 # Kernel builds are cached in $(FASTSOCKET_CACHE) (default
 # ~/.cache/fastsocket), keyed by the pinned version, the patch series and the
@@ -14,6 +15,8 @@ export FASTSOCKET_CACHE ?= $(HOME)/.cache/fastsocket
 
 # What `make test` runs; narrow it with e.g. TEST_ARGS="--cpus 2".
 TEST_ARGS ?=
+# What `make bench` runs; e.g. BENCH_ARGS="--cpus 2 --rounds 1 --no-lockstat".
+BENCH_ARGS ?=
 
 # (The kernel-% and module-% pattern rules are not .PHONY: make skips
 # implicit rules for phony targets.)
@@ -21,12 +24,12 @@ TEST_ARGS ?=
 PREFIX ?= /usr/local
 REL := userspace-tools/target/release
 
-.PHONY: all run test setup kernel module tools install check clean help
+.PHONY: all run test bench setup kernel module tools install check clean help
 
 all: module tools
 
 help:
-	@sed -n '3,9p' Makefile
+	@sed -n '3,10p' Makefile
 
 setup:
 	@scripts/bootstrap.sh
@@ -60,6 +63,9 @@ run: module-release tools
 
 test: setup
 	@python3 tests/run_tests.py $(TEST_ARGS)
+
+bench: setup
+	@python3 tests/bench/bench.py $(BENCH_ARGS)
 
 # Host-side checks only: formatting, clippy, cargo test, checkpatch.
 check: setup

@@ -21,7 +21,8 @@ say() {
 # Debian packages: the LLVM toolchain the kernel's Rust build uses, kernel
 # build tools, QEMU (and udev, which virtme-ng's guest init uses to find its
 # I/O ports), and the programs the VM scenarios run: stock nginx and
-# haproxy, wrk to load them, and a C compiler for the test programs.
+# haproxy, wrk to load them, and a C compiler for the test programs; jq
+# and gnuplot for the benchmark's results and plots.
 packages=(
 	"linux-source-6.12=$FS_LINUX_DEB_VERSION"
 	clang-19 lld-19 llvm-19 libclang-19-dev
@@ -29,6 +30,7 @@ packages=(
 	qemu-system-x86 busybox-static udev
 	iproute2 procps lsof psmisc
 	nginx haproxy wrk gcc libc6-dev
+	jq gnuplot-nox
 )
 
 missing=()

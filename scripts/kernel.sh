@@ -111,30 +111,25 @@ prepare_source() {
 
 # merge_config.sh only warns when Kconfig drops an option; a test kernel
 # without RUST or the hooks is useless, so insist on every fragment line.
+# A later fragment overrides an earlier one, as merge_config.sh does.
 verify_config() {
-	local out=$1 frag line opt val missing=0
-	for frag in "${@:2}"; do
-		while read -r line; do
-			case "$line" in
-			CONFIG_*=n)
-				opt=${line%%=*}
-				if grep -q "^$opt=" "$out/.config"; then
-					echo "error: $opt is still set" >&2
-					missing=1
-				fi
-				;;
-			CONFIG_*=*)
-				opt=${line%%=*}
-				val=${line#*=}
-				if ! grep -qx "$opt=$val" "$out/.config"; then
-					echo "error: the kernel config dropped $line" \
-						"(from $(basename "$frag"))" >&2
-					missing=1
-				fi
-				;;
-			esac
-		done <"$frag"
-	done
+	local out=$1 line opt val frag missing=0
+	while IFS=$'\t' read -r frag line; do
+		opt=${line%%=*}
+		val=${line#*=}
+		if [ "$val" = n ]; then
+			if grep -q "^$opt=" "$out/.config"; then
+				echo "error: $opt is still set (from $frag)" >&2
+				missing=1
+			fi
+		elif ! grep -qx "$opt=$val" "$out/.config"; then
+			echo "error: the kernel config dropped $line (from $frag)" >&2
+			missing=1
+		fi
+	done < <(for frag in "${@:2}"; do
+		sed -n "s/^\(CONFIG_[A-Za-z0-9_]*=.*\)/$(basename "$frag")\t\1/p" "$frag"
+	done | awk -F'\t' '{ split($2, kv, "="); last[kv[1]] = $0; order[kv[1]] = NR }
+		END { for (k in last) print order[k] "\t" last[k] }' | sort -n | cut -f2-)
 	[ "$missing" = 0 ] || die "kernel config incomplete; for CONFIG_RUST, check 'make LLVM=$FS_LLVM rustavailable'"
 }
 

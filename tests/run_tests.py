@@ -22,7 +22,11 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parent.parent
 VM_SCENARIOS = ["load_unload", "registration", "bad_input", "connections", "locality", "fallback",
                 "namespaces", "auto", "unload_under_load", "preload", "servers", "nginx", "haproxy",
-                "fsctl"]
+                "fsctl", "bench", "bench_lockstat"]
+# `make test` runs the benchmark's scenarios briefly: every configuration of
+# tests/bench/configs runs every load and loses no connection (`make bench`
+# is where they run long enough to measure).
+BENCH_SMOKE = {"FS_BENCH_ROUNDS": "1", "FS_BENCH_SECONDS": "1", "FS_BENCH_LOCK_CONNS": "100"}
 # Runs first in every VM; passes only if its deliberate warning is caught.
 SELFTEST = "harness_selftest"
 
@@ -88,6 +92,12 @@ def host_tests(k):
         figures=[("tests_passed", sum(counts))],
         details=[] if r.returncode == 0 else tail(r.stdout + r.stderr, 30),
     )
+
+    r = run([sys.executable, "-m", "unittest", "-q", "tests/bench/test_report.py"])
+    ran = re.search(r"Ran (\d+) test", r.stderr)
+    k.result("host_bench_report", r.returncode == 0 and ran is not None, "tests/bench/test_report.py",
+             figures=[("tests_passed", ran.group(1) if ran else 0)],
+             details=[] if r.returncode == 0 else tail(r.stderr, 30))
 
     src = kernel_src()
     r = run(["rustfmt", "--check", "--edition", "2021", "--config-path", str(src / ".rustfmt.toml"),
@@ -168,6 +178,7 @@ def vm_run(variant, cpus, scenarios, out, limit):
         f"export FS_WARN_MODULE={stage}/tests/modules/fs_warn.ko\n"
         f"export FS_BENCH={bench}\n"
         f"export FS_TOP={TOP}\n"
+        f"export FS_OUT={out}\n"
         # Scenario knobs (FS_LOCALITY_CONNS=20000, ...) pass through.
         + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(os.environ.items())
                   if k.startswith("FS_") and k.isidentifier())
@@ -263,10 +274,12 @@ def main():
         if not (TOP / f"tests/vm/scenarios/{s}.sh").exists():
             ap.error(f"no scenario {s}")
 
+    for key, value in BENCH_SMOKE.items():
+        os.environ.setdefault(key, value)
     variants = ["release", "debug"] if args.variant == "debug" else [args.variant]
     if args.skip_vm:
         variants, cpus = [], []
-    planned = (0 if args.skip_host else 6) + 2 * len(variants) + len(cpus) * (len(scenarios) + 2)
+    planned = (0 if args.skip_host else 7) + 2 * len(variants) + len(cpus) * (len(scenarios) + 2)
     k = Ktap(planned)
     start = time.time()
     built = {}

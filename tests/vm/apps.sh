@@ -87,6 +87,41 @@ EOT
 	wait_port "$port"
 }
 
+# haproxy_start DIR PORT BACKEND_PORT REUSEPORT(0|1): haproxy as an HTTP
+# proxy to 127.0.0.1:BACKEND_PORT, one thread per cpu (cpu-map), a new
+# backend connection per request (httpclose).  REUSEPORT=1 gives each
+# thread its own listening socket ("bind ... thread N"; haproxy sets
+# SO_REUSEPORT on every listener).  Sets HAPROXY_PID.
+haproxy_start() {
+	local dir=$1 port=$2 back=$3 cpus binds t
+	cpus=$(nproc)
+	binds="	bind 127.0.0.1:$port"
+	if [ "$4" = 1 ]; then
+		binds=$(for t in $(seq "$cpus"); do printf '\tbind 127.0.0.1:%s thread %s\n' "$port" "$t"; done)
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cat >"$dir/haproxy.cfg" <<EOT
+global
+	nbthread $cpus
+	cpu-map auto:1/1-$cpus 0-$((cpus - 1))
+defaults
+	mode http
+	option httpclose
+	timeout connect 10s
+	timeout client 30s
+	timeout server 30s
+frontend web
+$binds
+	default_backend nginx
+backend nginx
+	server local 127.0.0.1:$back
+EOT
+	LD_PRELOAD=$APP_PRELOAD haproxy -db -f "$dir/haproxy.cfg" >"$dir/stderr" 2>&1 &
+	HAPROXY_PID=$!
+	wait_port "$port"
+}
+
 # app_stop PID: a graceful stop (SIGQUIT: nginx and haproxy finish what
 # they serve), then waits.
 app_stop() {

@@ -10,32 +10,6 @@ cpus=$(nproc)
 front=8081
 back=8080
 
-# haproxy_start DIR: one listener, one thread per cpu; sets HAPROXY_PID.
-haproxy_start() {
-	local dir=$1
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	cat >"$dir/haproxy.cfg" <<EOT
-global
-	nbthread $cpus
-	cpu-map auto:1/1-$cpus 0-$((cpus - 1))
-defaults
-	mode http
-	option httpclose
-	timeout connect 10s
-	timeout client 30s
-	timeout server 30s
-frontend web
-	bind 127.0.0.1:$front
-	default_backend nginx
-backend nginx
-	server local 127.0.0.1:$back
-EOT
-	LD_PRELOAD=$APP_PRELOAD haproxy -db -f "$dir/haproxy.cfg" >"$dir/stderr" 2>&1 &
-	HAPROXY_PID=$!
-	wait_port "$front"
-}
-
 printf '%-8s %8s %8s %9s %9s %9s %9s\n' mode requests conn/s p50_us p99_us front_loc back_loc
 for mode in $APP_MODES; do
 	mode_setup "$mode"
@@ -44,7 +18,7 @@ for mode in $APP_MODES; do
 	probe_dir /tmp/probe-back
 	probe_dir /tmp/probe-front
 	FSPROBE_DIR=/tmp/probe-back nginx_start /tmp/nginx "$back" "$cpus" off 0
-	FSPROBE_DIR=/tmp/probe-front haproxy_start /tmp/haproxy
+	FSPROBE_DIR=/tmp/probe-front haproxy_start /tmp/haproxy "$front" "$back" 0
 	wrk_run "http://127.0.0.1:$front/" /tmp/wrk.out
 	kill -TERM "$HAPROXY_PID"
 	wait "$HAPROXY_PID" 2>/dev/null || true

@@ -115,11 +115,93 @@ pub fn one_connection(addr: SocketAddr, x: Exchange, timeout: Duration) -> io::R
     finish(&s, x.close)
 }
 
-/// Makes `total` connections from `threads` threads, as fast as they go;
-/// with `pin`, thread i runs on the `i % n`-th of the `n` cpus allowed.
+/// How much load a client run makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Load {
+    /// This many connections in all.
+    Count(u64),
+    /// Connections until this much time has passed.
+    For(Duration),
+}
+
+impl From<u64> for Load {
+    fn from(n: u64) -> Self {
+        Load::Count(n)
+    }
+}
+
+impl From<Duration> for Load {
+    fn from(d: Duration) -> Self {
+        Load::For(d)
+    }
+}
+
+/// Hands out the connections of a [`Load`] to the client threads.
+struct Quota {
+    load: Load,
+    next: AtomicU64,
+    start: Instant,
+}
+
+impl Quota {
+    /// Whether the calling thread should make another connection.
+    fn another(&self) -> bool {
+        match self.load {
+            Load::Count(total) => self.next.fetch_add(1, Ordering::Relaxed) < total,
+            // One started before the deadline is finished and counted.
+            Load::For(d) => self.start.elapsed() < d,
+        }
+    }
+}
+
+/// What client threads measured.
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u64>,
+    failures: Vec<Failure>,
+    /// Completed connections by the cpu the thread ran on at completion.
+    per_cpu: Vec<u64>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            per_cpu: vec![0; cpu::nr_cpu_slots()],
+            ..Self::default()
+        }
+    }
+
+    fn completed(&mut self, latency: Duration) {
+        self.latencies_us.push(latency.as_micros() as u64);
+        // sched_getcpu() does not fail on Linux; were it to, the connection
+        // would still count in `completed`, just on no cpu.
+        if let Some(c) = cpu::current_cpu() {
+            if c >= self.per_cpu.len() {
+                self.per_cpu.resize(c + 1, 0);
+            }
+            self.per_cpu[c] += 1;
+        }
+    }
+
+    fn merge(&mut self, o: Tally) {
+        self.latencies_us.extend(o.latencies_us);
+        self.failures.extend(o.failures);
+        if self.per_cpu.len() < o.per_cpu.len() {
+            self.per_cpu.resize(o.per_cpu.len(), 0);
+        }
+        for (s, v) in self.per_cpu.iter_mut().zip(&o.per_cpu) {
+            *s += v;
+        }
+    }
+}
+
+/// Makes connections from `threads` threads, as fast as they go, until
+/// `load` is done: a count (a plain `u64` works) or a duration, after
+/// which connections already started are finished and counted.  With
+/// `pin`, thread i runs on the `i % n`-th of the `n` cpus allowed.
 pub fn run_client(
     addr: SocketAddr,
-    total: u64,
+    load: impl Into<Load>,
     threads: usize,
     x: Exchange,
     timeout: Duration,
@@ -130,12 +212,15 @@ pub fn run_client(
     } else {
         Vec::new()
     };
-    let next = Arc::new(AtomicU64::new(0));
-    let results = Arc::new(Mutex::new((Vec::new(), Vec::new())));
-    let start = Instant::now();
+    let results = Arc::new(Mutex::new(Tally::new()));
+    let quota = Arc::new(Quota {
+        load: load.into(),
+        next: AtomicU64::new(0),
+        start: Instant::now(),
+    });
     let mut workers = Vec::new();
     for i in 0..threads.max(1) {
-        let next = Arc::clone(&next);
+        let quota = Arc::clone(&quota);
         let results = Arc::clone(&results);
         let target = pin.then(|| cpu::pin_target(&cpus, i));
         workers.push(thread::spawn(move || -> io::Result<()> {
@@ -144,17 +229,18 @@ pub fn run_client(
                     io::Error::new(e.kind(), format!("client thread {i}: pin to cpu {c}: {e}"))
                 })?;
             }
-            let (mut lat, mut fail) = (Vec::new(), Vec::new());
-            while next.fetch_add(1, Ordering::Relaxed) < total {
+            let mut mine = Tally::new();
+            while quota.another() {
                 let t = Instant::now();
                 match one_connection(addr, x, timeout) {
-                    Ok(()) => lat.push(t.elapsed().as_micros() as u64),
-                    Err(e) => fail.push(Failure::from_io(&e)),
+                    Ok(()) => mine.completed(t.elapsed()),
+                    Err(e) => mine.failures.push(Failure::from_io(&e)),
                 }
             }
-            let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
-            r.0.extend(lat);
-            r.1.extend(fail);
+            results
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .merge(mine);
             Ok(())
         }));
     }
@@ -169,9 +255,9 @@ pub fn run_client(
     if let Some(e) = err {
         return Err(e);
     }
-    let elapsed = start.elapsed();
-    let (lat, fail) = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(Summary::new(lat, fail, elapsed))
+    let elapsed = quota.start.elapsed();
+    let t = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(Summary::new(t.latencies_us, t.failures, t.per_cpu, elapsed))
 }
 
 /// Serves one connection: read the request, answer, close.
@@ -226,6 +312,37 @@ mod tests {
         thread::spawn(move || run_server(listener, 2, x));
         let s = run_client(addr, 200, 4, x, Duration::from_secs(5), false).unwrap();
         assert_eq!((s.completed, s.failed), (200, 0), "{s}");
+        assert_eq!(s.per_cpu_connections.iter().sum::<u64>(), 200, "{s}");
+        assert!(s.per_cpu_connections.len() >= cpu::nr_cpu_slots(), "{s}");
+    }
+
+    #[test]
+    fn a_duration_bounds_the_run() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let x = Exchange {
+            request: 8,
+            response: 8,
+            close: Close::Rst,
+        };
+        thread::spawn(move || run_server(listener, 2, x));
+        let d = Duration::from_millis(300);
+        let t = Instant::now();
+        let s = run_client(addr, Load::For(d), 2, x, Duration::from_secs(5), true).unwrap();
+        let took = t.elapsed();
+        assert!(s.completed > 0 && s.failed == 0, "{s}");
+        assert!(took >= d && took < d + Duration::from_secs(2), "{took:?}");
+        // The summary's time is the measured one, not the asked-for one.
+        assert!(s.seconds >= d.as_secs_f64(), "{s}");
+        assert!(s.seconds <= took.as_secs_f64(), "{s}");
+        assert_eq!(s.per_cpu_connections.iter().sum::<u64>(), s.completed);
+    }
+
+    #[test]
+    fn loads_convert_from_counts_and_durations() {
+        assert_eq!(Load::from(7), Load::Count(7));
+        let d = Duration::from_millis(5);
+        assert_eq!(Load::from(d), Load::For(d));
     }
 
     #[test]
@@ -240,6 +357,12 @@ mod tests {
         thread::spawn(move || run_server(listener, 2, x));
         let s = run_client(addr, 100, 3, x, Duration::from_secs(5), true).unwrap();
         assert_eq!((s.completed, s.failed), (100, 0), "{s}");
+        // Pinned threads complete their connections on allowed cpus only.
+        let cpus = cpu::allowed_cpus().unwrap();
+        for (c, &n) in s.per_cpu_connections.iter().enumerate() {
+            assert!(n == 0 || cpus.contains(&c), "cpu {c}: {s}");
+        }
+        assert_eq!(s.per_cpu_connections.iter().sum::<u64>(), 100, "{s}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use fsbench::{
     run_client,
     server::{self, AcceptMode, Mode, ServerConfig, StartError},
-    Close, Exchange,
+    Close, Exchange, Load,
 };
 
 #[derive(Parser)]
@@ -65,6 +65,11 @@ enum Cmd {
         /// One SO_REUSEPORT listening socket per worker.
         #[arg(long)]
         reuseport: bool,
+        /// With --reuseport and --pin: set SO_INCOMING_CPU on each worker's
+        /// socket to the cpu the worker is pinned to, so that the kernel
+        /// (Linux 6.1 and later) prefers it for connections coming in there.
+        #[arg(long)]
+        incoming_cpu: bool,
         /// How workers wait for connections.
         #[arg(long, value_enum, default_value_t = AcceptMode::Blocking)]
         accept_mode: AcceptMode,
@@ -86,8 +91,12 @@ enum Cmd {
         #[arg(long)]
         connect: SocketAddr,
         /// Connections to make.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, conflicts_with = "duration")]
         connections: u64,
+        /// Make connections for this many seconds instead of a fixed count
+        /// (those started in time are finished and counted).
+        #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+        duration: Option<Duration>,
         /// Connecting threads.
         #[arg(long, default_value_t = 4)]
         threads: usize,
@@ -106,6 +115,15 @@ enum Cmd {
     },
 }
 
+/// A positive, finite number of seconds.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("{s}: not a positive number of seconds")),
+    }
+}
+
 fn main() -> ExitCode {
     match Cli::parse().cmd {
         Cmd::Server {
@@ -115,6 +133,7 @@ fn main() -> ExitCode {
             pin,
             local_listen,
             reuseport,
+            incoming_cpu,
             accept_mode,
             epoll_exclusive,
             exit_after,
@@ -125,6 +144,11 @@ fn main() -> ExitCode {
                 eprintln!("fsbench: --epoll-exclusive needs --accept-mode epoll");
                 return ExitCode::FAILURE;
             }
+            // It names the cpu each worker's own socket is for: both needed.
+            if incoming_cpu && !(reuseport && pin) {
+                eprintln!("fsbench: --incoming-cpu needs --reuseport and --pin");
+                return ExitCode::FAILURE;
+            }
             let cfg = ServerConfig {
                 listen,
                 workers,
@@ -132,6 +156,7 @@ fn main() -> ExitCode {
                 pin,
                 local_listen,
                 reuseport,
+                incoming_cpu,
                 accept_mode,
                 epoll_exclusive,
                 exit_after,
@@ -170,15 +195,20 @@ fn main() -> ExitCode {
         Cmd::Client {
             connect,
             connections,
+            duration,
             threads,
             timeout,
             json,
             pin,
             exchange,
         } => {
+            let load = match duration {
+                Some(d) => Load::For(d),
+                None => Load::Count(connections),
+            };
             let s = match run_client(
                 connect,
-                connections,
+                load,
                 threads,
                 exchange.into(),
                 Duration::from_secs(timeout),
@@ -204,5 +234,63 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(args: &[&str]) -> Result<Cmd, clap::Error> {
+        let base = ["fsbench", "client", "--connect", "127.0.0.1:1"];
+        Cli::try_parse_from(base.iter().chain(args)).map(|c| c.cmd)
+    }
+
+    fn load(args: &[&str]) -> (u64, Option<Duration>) {
+        match client(args).unwrap() {
+            Cmd::Client {
+                connections,
+                duration,
+                ..
+            } => (connections, duration),
+            Cmd::Server { .. } => panic!("not a client"),
+        }
+    }
+
+    #[test]
+    fn connections_and_duration_exclude_each_other() {
+        assert_eq!(load(&[]), (10_000, None));
+        assert_eq!(load(&["--connections", "5"]), (5, None));
+        assert_eq!(
+            load(&["--duration", "1.5"]).1,
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(load(&["--duration", "2"]).1, Some(Duration::from_secs(2)));
+        let e = client(&["--connections", "5", "--duration", "1"])
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        for bad in ["0", "-1", "nan", "inf", "soon"] {
+            assert!(client(&["--duration", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn incoming_cpu_parses_as_a_server_flag() {
+        let c = Cli::try_parse_from([
+            "fsbench",
+            "server",
+            "--reuseport",
+            "--pin",
+            "--incoming-cpu",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.cmd,
+            Cmd::Server {
+                incoming_cpu: true,
+                ..
+            }
+        ));
     }
 }

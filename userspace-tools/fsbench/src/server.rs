@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub pin: bool,
     pub local_listen: bool,
     pub reuseport: bool,
+    /// With `reuseport` and `pin`: set each worker's socket's
+    /// `SO_INCOMING_CPU` to the cpu the worker is pinned to.
+    pub incoming_cpu: bool,
     pub accept_mode: AcceptMode,
     pub epoll_exclusive: bool,
     pub exit_after: Option<u64>,
@@ -287,8 +290,12 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
 
 /// Makes a listening socket on `addr` as the configuration asks: bound,
 /// listening, local listen enabled (`--local-listen`), non-blocking for
-/// epoll.
-fn listening_socket(addr: SocketAddr, cfg: &ServerConfig) -> Result<TcpListener, StartError> {
+/// epoll; with `incoming_cpu`, its `SO_INCOMING_CPU` set to that cpu.
+fn listening_socket(
+    addr: SocketAddr,
+    cfg: &ServerConfig,
+    incoming_cpu: Option<usize>,
+) -> Result<TcpListener, StartError> {
     let family = match addr {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
@@ -305,6 +312,14 @@ fn listening_socket(addr: SocketAddr, cfg: &ServerConfig) -> Result<TcpListener,
     if cfg.reuseport {
         set_int_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)
             .map_err(|e| err("SO_REUSEPORT on", e))?;
+    }
+    if let Some(c) = incoming_cpu {
+        // Before listen(), so the socket joins the reuseport group already
+        // steered to `c`.
+        let fail = |e| err(&format!("cannot set SO_INCOMING_CPU {c} on"), e);
+        let v = libc::c_int::try_from(c)
+            .map_err(|_| fail(io::Error::from_raw_os_error(libc::EINVAL)))?;
+        set_int_opt(raw, libc::SOL_SOCKET, libc::SO_INCOMING_CPU, v).map_err(fail)?;
     }
     let (ss, len) = sockaddr(&addr);
     // SAFETY: `ss` holds a sockaddr of `len` bytes.
@@ -448,6 +463,13 @@ fn wait_signal(set: &libc::sigset_t) {
     while unsafe { libc::sigwait(set, &mut sig) } != 0 {}
 }
 
+/// The cpu worker `i`'s own SO_REUSEPORT socket is steered to with
+/// `--incoming-cpu`: the one it is pinned to.  None for a shared socket.
+fn steer_cpu(cfg: &ServerConfig, cpus: &[usize], i: usize) -> Option<usize> {
+    (cfg.incoming_cpu && cfg.reuseport && cfg.pin && !cpus.is_empty())
+        .then(|| cpu::pin_target(cpus, i))
+}
+
 fn pin(cfg: &ServerConfig, cpus: &[usize], i: usize) -> Result<(), StartError> {
     if cfg.pin {
         let c = cpu::pin_target(cpus, i);
@@ -485,7 +507,7 @@ fn serve_threads(
     let shared = if cfg.reuseport {
         None
     } else {
-        Some(Arc::new(listening_socket(cfg.listen, cfg)?))
+        Some(Arc::new(listening_socket(cfg.listen, cfg, None)?))
     };
     let mut addr = match &shared {
         Some(l) => l
@@ -505,7 +527,9 @@ fn serve_threads(
                     let l = match shared2 {
                         Some(l) => l,
                         // Its own SO_REUSEPORT socket, made on its cpu.
-                        None => Arc::new(listening_socket(addr, &cfg2)?),
+                        None => {
+                            Arc::new(listening_socket(addr, &cfg2, steer_cpu(&cfg2, &cpus2, i))?)
+                        }
                     };
                     Acceptor::new(l, &cfg2)
                 };
@@ -645,14 +669,15 @@ fn serve_processes(
     ready: impl FnOnce(SocketAddr),
 ) -> Result<Report, StartError> {
     let n = cfg.workers.max(1);
-    let first = listening_socket(cfg.listen, cfg)?;
+    // Socket i goes to worker i (just one, shared, without reuseport).
+    let first = listening_socket(cfg.listen, cfg, steer_cpu(cfg, cpus, 0))?;
     let addr = first
         .local_addr()
         .map_err(|e| StartError::other("getsockname", e))?;
     let mut listeners = vec![first];
     if cfg.reuseport {
-        for _ in 1..n {
-            listeners.push(listening_socket(addr, cfg)?);
+        for i in 1..n {
+            listeners.push(listening_socket(addr, cfg, steer_cpu(cfg, cpus, i))?);
         }
     }
     let _ = io::stdout().flush();
@@ -807,6 +832,7 @@ mod tests {
                 pin: false,
                 local_listen: false,
                 reuseport: true,
+                incoming_cpu: false,
                 accept_mode: AcceptMode::Epoll,
                 epoll_exclusive: false,
                 exit_after: None,
@@ -817,7 +843,7 @@ mod tests {
                     close: crate::Close::Fin,
                 },
             };
-            let l = match listening_socket(cfg.listen, &cfg) {
+            let l = match listening_socket(cfg.listen, &cfg, None) {
                 Ok(l) => l,
                 // A host without IPv6.
                 Err(_) if a.starts_with('[') => continue,
@@ -827,8 +853,51 @@ mod tests {
             assert_eq!(bound.ip(), cfg.listen.ip());
             assert_ne!(bound.port(), 0);
             // SO_REUSEPORT: a second socket on the same port.
-            let l2 = listening_socket(bound, &cfg).unwrap();
+            let l2 = listening_socket(bound, &cfg, None).unwrap();
             assert_eq!(l2.local_addr().unwrap(), bound);
         }
+    }
+
+    #[test]
+    fn incoming_cpu_is_set_on_the_listening_socket() {
+        let cpus = cpu::allowed_cpus().unwrap();
+        let cfg = ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            workers: 2,
+            mode: Mode::Process,
+            pin: true,
+            local_listen: false,
+            reuseport: true,
+            incoming_cpu: true,
+            accept_mode: AcceptMode::Blocking,
+            epoll_exclusive: false,
+            exit_after: None,
+            backlog: 16,
+            exchange: Exchange {
+                request: 1,
+                response: 1,
+                close: crate::Close::Fin,
+            },
+        };
+        // Worker i is steered to the cpu it is pinned to.
+        for i in 0..3 {
+            assert_eq!(steer_cpu(&cfg, &cpus, i), Some(cpu::pin_target(&cpus, i)));
+        }
+        let c = *cpus.last().unwrap();
+        let l = listening_socket(cfg.listen, &cfg, Some(c)).unwrap();
+        assert_eq!(cpu::incoming_cpu(l.as_raw_fd()).unwrap(), Some(c));
+        // Not asked for, or a shared socket: left alone.
+        let l = listening_socket(cfg.listen, &cfg, None).unwrap();
+        assert_eq!(cpu::incoming_cpu(l.as_raw_fd()).unwrap(), None);
+        let off = ServerConfig {
+            reuseport: false,
+            ..cfg.clone()
+        };
+        assert_eq!(steer_cpu(&off, &cpus, 0), None);
+        let off = ServerConfig {
+            incoming_cpu: false,
+            ..cfg
+        };
+        assert_eq!(steer_cpu(&off, &cpus, 0), None);
     }
 }

@@ -71,10 +71,18 @@ pub struct Summary {
     pub seconds: f64,
     pub conn_per_sec: f64,
     pub latency: Percentiles,
+    /// Completed connections by the cpu the client thread ran on when the
+    /// connection completed.
+    pub per_cpu_connections: Vec<u64>,
 }
 
 impl Summary {
-    pub fn new(mut latencies_us: Vec<u64>, failures: Vec<Failure>, elapsed: Duration) -> Self {
+    pub fn new(
+        mut latencies_us: Vec<u64>,
+        failures: Vec<Failure>,
+        per_cpu_connections: Vec<u64>,
+        elapsed: Duration,
+    ) -> Self {
         let completed = latencies_us.len() as u64;
         let failed = failures.len() as u64;
         let mut counts: Vec<(Failure, u64)> = Vec::new();
@@ -97,6 +105,7 @@ impl Summary {
                 0.0
             },
             latency: Percentiles::of(&mut latencies_us),
+            per_cpu_connections,
         }
     }
 }
@@ -113,6 +122,11 @@ impl fmt::Display for Summary {
             "latency: p50 {} us, p99 {} us, p99.9 {} us, max {} us",
             self.latency.p50_us, self.latency.p99_us, self.latency.p999_us, self.latency.max_us
         )?;
+        write!(f, "\nper cpu: ")?;
+        for (i, n) in self.per_cpu_connections.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{n}")?;
+        }
         for (kind, n) in &self.failures {
             write!(f, "\nfailed: {kind:?} x{n}")?;
         }
@@ -142,11 +156,21 @@ mod tests {
         let s = Summary::new(
             vec![10, 20],
             vec![Failure::Refused, Failure::Reset, Failure::Refused],
+            vec![0, 2],
             Duration::from_secs(2),
         );
         assert_eq!((s.attempted, s.completed, s.failed), (5, 2, 3));
         assert_eq!(s.failures, vec![(Failure::Refused, 2), (Failure::Reset, 1)]);
         assert_eq!(s.conn_per_sec, 1.0);
+    }
+
+    #[test]
+    fn per_cpu_counts_are_shown_and_serialized() {
+        let s = Summary::new(vec![1, 2, 3], vec![], vec![2, 0, 1], Duration::from_secs(1));
+        let text = s.to_string();
+        assert!(text.lines().any(|l| l == "per cpu: 2, 0, 1"), "{text}");
+        let j = serde_json::to_string(&s).unwrap();
+        assert!(j.contains(r#""per_cpu_connections":[2,0,1]"#), "{j}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::{
     net::SocketAddr,
     path::Path,
     process::{Child, ChildStdout, Command, Stdio},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use fsbench::{run_client, server::Report, Close, Exchange};
@@ -98,6 +98,10 @@ fn threads_serve_and_report() {
     run(&["--workers", "3"], 3);
     run(&["--workers", "2", "--reuseport", "--pin"], 2);
     run(
+        &["--workers", "2", "--reuseport", "--pin", "--incoming-cpu"],
+        2,
+    );
+    run(
         &[
             "--workers",
             "2",
@@ -125,6 +129,63 @@ fn processes_serve_and_report() {
         ],
         2,
     );
+    run(
+        &[
+            "--mode",
+            "process",
+            "--workers",
+            "2",
+            "--reuseport",
+            "--pin",
+            "--incoming-cpu",
+        ],
+        2,
+    );
+}
+
+#[test]
+fn incoming_cpu_needs_reuseport_and_pin() {
+    for mode in ["thread", "process"] {
+        for extra in [&["--pin"][..], &["--reuseport"][..], &[][..]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_fsbench"))
+                .args(["server", "--incoming-cpu", "--mode", mode])
+                .args(extra)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "{mode} {extra:?}");
+            assert!(out.stdout.is_empty(), "{mode}: printed {:?}", out.stdout);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("--incoming-cpu needs"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn client_runs_for_a_duration() {
+    let (child, out, addr) = start(&["--workers", "2"]);
+    let t = Instant::now();
+    let c = Command::new(env!("CARGO_BIN_EXE_fsbench"))
+        .args(["client", "--connect", &addr.to_string()])
+        .args(["--duration", "0.3", "--threads", "2", "--json"])
+        .args(["--request", "16", "--response", "32", "--close", "rst"])
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    assert!(c.status.success(), "{c:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let j: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
+    let completed = j["completed"].as_u64().unwrap();
+    assert!(completed > 0, "{j}");
+    assert!(j["seconds"].as_f64().unwrap() >= 0.3, "{j}");
+    let per_cpu: u64 = j["per_cpu_connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_cpu, completed, "{j}");
+    let r = stop(child, out);
+    assert_eq!(r.accepted, completed, "{r:?}");
 }
 
 #[test]

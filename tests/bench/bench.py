@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""`make bench`: stock 6.12 against every fastsocket configuration.
+
+Boots the bench kernel (the release kernel without jump labels, see
+tests/config/bench.config) under multi-threaded TCG on each vCPU count,
+one VM at a time (a benchmark must not share the host's cpus with another
+VM), and runs the `bench` scenario: every configuration of tests/bench/configs under fsbench, nginx
+and haproxy, in rotating order, for several rounds.  Then boots the debug
+kernel (CONFIG_LOCK_STAT) for the `bench_lockstat` scenario.  Finally
+tests/bench/report.py writes Documentation/benchmarks.rst and its plots.
+
+    tests/bench/bench.py [--cpus 1,2,4] [--rounds 3] [--seconds 5]
+                         [--lock-conns 1000] [--no-lockstat] [--no-report]
+
+Exit status 0 only if every VM finished cleanly (no kernel report) and no
+connection failed in any measurement.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import run_tests as rt  # noqa: E402  (the VM runner the tests use)
+
+TOP = rt.TOP
+
+
+def say(msg):
+    print(f">>> {msg}", flush=True)
+
+
+def prepare(variants):
+    """Builds (or finds cached) the kernels and modules, and the tools."""
+    for v in variants:
+        r = subprocess.run(["scripts/kernel.sh", "build", v], cwd=TOP)
+        if r.returncode != 0:
+            sys.exit(f"error: the {v} kernel did not build")
+        r = rt.run(["scripts/module.sh", v])
+        if r.returncode != 0:
+            sys.exit(f"error: fastsocket.ko did not build for the {v} kernel:\n{r.stdout}{r.stderr}")
+    if not rt.tools():
+        sys.exit("error: userspace-tools did not build")
+
+
+def host_facts():
+    """What the report says about the machine the VMs ran on."""
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], text=True,
+                          capture_output=True).stdout.splitlines()
+    os.environ["FS_HOST_CPU"] = f"{model} ({platform.machine()})"
+    os.environ["FS_HOST_CPUS"] = str(os.cpu_count() or 0)
+    os.environ["FS_QEMU"] = qemu[0] if qemu else "unknown"
+
+
+def follow(log, done):
+    """Prints the scenario's "bench:" lines as they come."""
+    pos = 0
+    while not done.is_set():
+        done.wait(2)
+        if log.exists():
+            with open(log, errors="replace") as f:
+                f.seek(pos)
+                for line in f.read().splitlines():
+                    if line.startswith("bench:") or line.startswith("FAIL:"):
+                        print(f"    {line}", flush=True)
+                pos = f.tell()
+
+
+def vm(variant, cpus, scenario, limit):
+    """One VM running one bench scenario; returns its results file, or None."""
+    out = Path(os.environ.get("FASTSOCKET_RESULTS", TOP / ".results")) / "bench" / f"{variant}-cpus{cpus}"
+    say(f"{cpus} vCPU(s), {variant} kernel: {scenario}")
+    start = time.time()
+    done = threading.Event()
+    t = threading.Thread(target=follow, args=(out / f"{scenario}.log", done), daemon=True)
+    t.start()
+    console = rt.vm_run(variant, cpus, [scenario], out, limit)
+    done.set()
+    t.join()
+    result = (out / f"{scenario}.result").read_text().strip() if (out / f"{scenario}.result").exists() else "not run"
+    dmesg = (out / f"{scenario}.dmesg").read_text(errors="replace") if (out / f"{scenario}.dmesg").exists() else ""
+    reports = [line for line in (dmesg + console).splitlines() if rt.REPORT.search(line)]
+    say(f"{cpus} vCPU(s), {variant} kernel: {result} in {time.time() - start:.0f} s")
+    if reports:
+        say(f"kernel report: {reports[0].strip()} (console: {out}/console.log)")
+        return None
+    if result != "ok":
+        say(f"the scenario did not finish; see {out}/{scenario}.log")
+        return None
+    return out / "bench.jsonl"
+
+
+def failed_connections(files):
+    """(measurements, failed connections) over the results."""
+    n = failed = 0
+    for f in files:
+        for line in f.read_text().splitlines():
+            o = json.loads(line)
+            if o.get("kind") in ("run", "lockstat"):
+                n += 1
+                failed += o.get("failed") or 0
+    return n, failed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cpus", default="1,2,4")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--lock-conns", type=int, default=1000)
+    ap.add_argument("--no-lockstat", action="store_true", help="skip the debug kernel's lock_stat runs")
+    ap.add_argument("--no-report", action="store_true", help="measure only; leave Documentation/ alone")
+    args = ap.parse_args()
+    cpus = [int(c) for c in args.cpus.split(",") if c]
+
+    os.environ["FS_BENCH_ROUNDS"] = str(args.rounds)
+    os.environ["FS_BENCH_SECONDS"] = str(args.seconds)
+    os.environ["FS_BENCH_LOCK_CONNS"] = str(args.lock_conns)
+    prepare(["bench"] + ([] if args.no_lockstat else ["debug"]))
+    host_facts()
+
+    # Generous: a round is about 15 runs of --seconds plus start and stop.
+    limit = args.rounds * 15 * (args.seconds + 8) + 300
+    files, ok = [], True
+    for c in cpus:
+        # A host thread per vCPU: the vCPUs run in parallel, as far as the
+        # host's cpus go.  The bench kernel patches no jump label, which is
+        # what makes this QEMU's multi-threaded TCG trip (tests/vm/boot.sh).
+        os.environ["FASTSOCKET_TCG_THREAD"] = os.environ.get("FS_BENCH_TCG", "multi")
+        os.environ["FS_ACCEL"] = f"tcg,thread={os.environ['FASTSOCKET_TCG_THREAD']}"
+        f = vm("bench", c, "bench", limit)
+        ok &= f is not None
+        files += [f] if f else []
+    # The debug kernel patches jump labels: back to single-threaded TCG.
+    os.environ["FASTSOCKET_TCG_THREAD"] = "single"
+    os.environ["FS_ACCEL"] = "tcg,thread=single"
+    if not args.no_lockstat:
+        for c in cpus:
+            f = vm("debug", c, "bench_lockstat", 1800)
+            ok &= f is not None
+            files += [f] if f else []
+
+    n, failed = failed_connections(files)
+    say(f"{n} measurements, {failed} failed connections")
+    if files and not args.no_report:
+        r = subprocess.run([sys.executable, str(HERE / "report.py"), *map(str, files),
+                            "--rst", str(TOP / "Documentation/benchmarks.rst"),
+                            "--plots", str(TOP / "Documentation/benchmarks"),
+                            "--intro", str(HERE / "intro.rst")], cwd=TOP)
+        ok &= r.returncode == 0
+        if r.returncode == 0:
+            say("wrote Documentation/benchmarks.rst and Documentation/benchmarks/*.png")
+    return 0 if ok and failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
