@@ -112,23 +112,14 @@ emit_meta() {
 }
 
 # bench_server CONFIG: "fsbench server" as CONFIG runs it, one pinned
-# worker per cpu; sets SERVER_PID, SERVER_ADDR, SERVER_LOG.
+# worker per cpu; sets SERVER_PID, SERVER_ADDR, SERVER_LOG (tests/vm/lib.sh).
 bench_server() {
 	local flags
 	flags=$(config_field "$1" 5)
 	[ "$flags" = - ] && flags=
-	SERVER_LOG=/tmp/bench-server.log
 	# shellcheck disable=SC2086 # flags: several words
-	LD_PRELOAD=$BENCH_PRELOAD "$FS_BENCH" server --listen 127.0.0.1:0 \
-		--threads "$BENCH_CPUS" --pin $flags >"$SERVER_LOG" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 300); do
-		SERVER_ADDR=$(awk '/^listening/ { print $2; exit }' "$SERVER_LOG")
-		[ -n "$SERVER_ADDR" ] && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "fsbench server ($1) did not start: $(cat "$SERVER_LOG")"
+	SERVER_NS="env LD_PRELOAD=$BENCH_PRELOAD" fs_server --listen 127.0.0.1:0 \
+		--threads "$BENCH_CPUS" --pin $flags
 }
 
 # The client: two pinned threads per cpu, so every cpu has a connection

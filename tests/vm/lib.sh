@@ -80,7 +80,8 @@ json_field() {
 # SERVER_PID, SERVER_ADDR and SERVER_LOG.
 fs_server() {
 	SERVER_LOG=$(mktemp)
-	# shellcheck disable=SC2086 # SERVER_NS: an optional "ip netns exec NS"
+	# shellcheck disable=SC2086 # SERVER_NS: an optional command prefix
+	# ("ip netns exec NS", "env LD_PRELOAD=...")
 	${SERVER_NS:-} "$FS_BENCH" server "$@" >"$SERVER_LOG" 2>&1 &
 	SERVER_PID=$!
 	for _ in $(seq 300); do
