@@ -300,16 +300,22 @@ pub fn run_server(listener: TcpListener, threads: usize, x: Exchange) -> io::Res
 mod tests {
     use super::*;
 
-    #[test]
-    fn loopback_round_trip_counts_every_connection() {
+    /// A two-thread `run_server` on a loopback port, serving `x`.
+    fn loopback_server(x: Exchange) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
+        thread::spawn(move || run_server(listener, 2, x));
+        addr
+    }
+
+    #[test]
+    fn loopback_round_trip_counts_every_connection() {
         let x = Exchange {
             request: 16,
             response: 64,
             close: Close::Fin,
         };
-        thread::spawn(move || run_server(listener, 2, x));
+        let addr = loopback_server(x);
         let s = run_client(addr, 200, 4, x, Duration::from_secs(5), false).unwrap();
         assert_eq!((s.completed, s.failed), (200, 0), "{s}");
         assert_eq!(s.per_cpu_connections.iter().sum::<u64>(), 200, "{s}");
@@ -318,14 +324,12 @@ mod tests {
 
     #[test]
     fn a_duration_bounds_the_run() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let x = Exchange {
             request: 8,
             response: 8,
             close: Close::Rst,
         };
-        thread::spawn(move || run_server(listener, 2, x));
+        let addr = loopback_server(x);
         let d = Duration::from_millis(300);
         let t = Instant::now();
         let s = run_client(addr, Load::For(d), 2, x, Duration::from_secs(5), true).unwrap();
@@ -347,14 +351,12 @@ mod tests {
 
     #[test]
     fn pinned_clients_complete() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let x = Exchange {
             request: 8,
             response: 8,
             close: Close::Rst,
         };
-        thread::spawn(move || run_server(listener, 2, x));
+        let addr = loopback_server(x);
         let s = run_client(addr, 100, 3, x, Duration::from_secs(5), true).unwrap();
         assert_eq!((s.completed, s.failed), (100, 0), "{s}");
         // Pinned threads complete their connections on allowed cpus only.

@@ -822,26 +822,36 @@ mod tests {
         assert_eq!(Report::new(Totals::default(), 0).fraction, 0.0);
     }
 
+    /// One unpinned thread worker on its own SO_REUSEPORT socket on a
+    /// loopback port; tests change what they exercise.
+    fn reuseport_config() -> ServerConfig {
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            workers: 1,
+            mode: Mode::Thread,
+            pin: false,
+            local_listen: false,
+            reuseport: true,
+            incoming_cpu: false,
+            accept_mode: AcceptMode::Blocking,
+            epoll_exclusive: false,
+            exit_after: None,
+            backlog: 16,
+            exchange: Exchange {
+                request: 1,
+                response: 1,
+                close: crate::Close::Fin,
+            },
+        }
+    }
+
     #[test]
     fn sockaddrs_round_trip_through_bind() {
         for a in ["127.0.0.1:0", "[::1]:0"] {
             let cfg = ServerConfig {
                 listen: a.parse().unwrap(),
-                workers: 1,
-                mode: Mode::Thread,
-                pin: false,
-                local_listen: false,
-                reuseport: true,
-                incoming_cpu: false,
                 accept_mode: AcceptMode::Epoll,
-                epoll_exclusive: false,
-                exit_after: None,
-                backlog: 16,
-                exchange: Exchange {
-                    request: 1,
-                    response: 1,
-                    close: crate::Close::Fin,
-                },
+                ..reuseport_config()
             };
             let l = match listening_socket(cfg.listen, &cfg, None) {
                 Ok(l) => l,
@@ -862,22 +872,11 @@ mod tests {
     fn incoming_cpu_is_set_on_the_listening_socket() {
         let cpus = cpu::allowed_cpus().unwrap();
         let cfg = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
             workers: 2,
             mode: Mode::Process,
             pin: true,
-            local_listen: false,
-            reuseport: true,
             incoming_cpu: true,
-            accept_mode: AcceptMode::Blocking,
-            epoll_exclusive: false,
-            exit_after: None,
-            backlog: 16,
-            exchange: Exchange {
-                request: 1,
-                response: 1,
-                close: crate::Close::Fin,
-            },
+            ..reuseport_config()
         };
         // Worker i is steered to the cpu it is pinned to.
         for i in 0..3 {

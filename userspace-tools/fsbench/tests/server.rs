@@ -143,18 +143,32 @@ fn processes_serve_and_report() {
     );
 }
 
+/// Runs "fsbench server ARGS EXTRA", which must not start: it prints
+/// nothing on stdout.  Its exit status and stderr.
+fn refused(args: &[&str], extra: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fsbench"))
+        .arg("server")
+        .args(args)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?} {extra:?}: printed {:?}",
+        out.stdout
+    );
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn incoming_cpu_needs_reuseport_and_pin() {
     for mode in ["thread", "process"] {
         for extra in [&["--pin"][..], &["--reuseport"][..], &[][..]] {
-            let out = Command::new(env!("CARGO_BIN_EXE_fsbench"))
-                .args(["server", "--incoming-cpu", "--mode", mode])
-                .args(extra)
-                .output()
-                .unwrap();
-            assert_eq!(out.status.code(), Some(1), "{mode} {extra:?}");
-            assert!(out.stdout.is_empty(), "{mode}: printed {:?}", out.stdout);
-            let err = String::from_utf8_lossy(&out.stderr);
+            let (code, err) = refused(&["--incoming-cpu", "--mode", mode], extra);
+            assert_eq!(code, Some(1), "{mode} {extra:?}");
             assert!(err.contains("--incoming-cpu needs"), "{err}");
         }
     }
@@ -236,14 +250,8 @@ fn local_listen_failure_is_exit_status_2() {
     }
     for mode in ["thread", "process"] {
         for extra in [&[][..], &["--reuseport"][..]] {
-            let out = Command::new(env!("CARGO_BIN_EXE_fsbench"))
-                .args(["server", "--local-listen", "--mode", mode])
-                .args(extra)
-                .output()
-                .unwrap();
-            assert_eq!(out.status.code(), Some(2), "{mode} {extra:?}");
-            assert!(out.stdout.is_empty(), "{mode}: printed {:?}", out.stdout);
-            let err = String::from_utf8_lossy(&out.stderr);
+            let (code, err) = refused(&["--local-listen", "--mode", mode], extra);
+            assert_eq!(code, Some(2), "{mode} {extra:?}");
             assert!(err.contains("errno 2"), "{err}");
         }
     }
