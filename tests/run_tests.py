@@ -36,6 +36,8 @@ def scenarios_for(cpus, all_cpus, scenarios):
     """The scenarios the VM with CPUS vcpus runs."""
     smoke = 2 if 2 in all_cpus else max(all_cpus)
     return [s for s in scenarios if s not in BENCH_SCENARIOS or cpus == smoke]
+
+
 # Runs first in every VM; passes only if its deliberate warning is caught.
 SELFTEST = "harness_selftest"
 

@@ -149,8 +149,7 @@ run_fsbench() {
 		locality: $s[0].fraction, per_cpu_accepts: $s[0].per_cpu_accepts,
 		accepted: $s[0].accepted, net_rx_per_conn: $net, ipi_per_conn: $ipi,
 		fastsocket_syns: $syns}' /tmp/bench-client.json)
-	emit_run fsbench "$1" "$2" "$c"
-	progress fsbench "$1" "$2" "$c"
+	record fsbench "$1" "$2" "$c"
 }
 
 # app_preload CONFIG: LD_PRELOAD for an application under the probe.
@@ -200,8 +199,7 @@ run_nginx() {
 	read -r c_net c_ipi c_syns <<<"$(counters_end "$n")"
 	app_stop "$NGINX_PID"
 	c=$(wrk_json /tmp/bench-wrk.out /tmp/bench-probe "$c_net" "$c_ipi" "$c_syns")
-	emit_run nginx "$1" "$2" "$c"
-	progress nginx "$1" "$2" "$c"
+	record nginx "$1" "$2" "$c"
 }
 
 # run_haproxy CONFIG ROUND: haproxy (a thread per cpu) in front of nginx,
@@ -219,17 +217,17 @@ run_haproxy() {
 	wrk_run http://127.0.0.1:8081/ /tmp/bench-wrk.out
 	n=$(wrk_field /tmp/bench-wrk.out requests)
 	read -r c_net c_ipi c_syns <<<"$(counters_end "$n")"
-	kill -TERM "$HAPROXY_PID"
-	wait "$HAPROXY_PID" 2>/dev/null || true
+	haproxy_stop "$HAPROXY_PID"
 	app_stop "$NGINX_PID"
 	c=$(wrk_json /tmp/bench-wrk.out /tmp/bench-probe "$c_net" "$c_ipi" "$c_syns" \
 		"$("$FS_TOOLS/fsprobe" /tmp/bench-probe-back)")
-	emit_run haproxy "$1" "$2" "$c"
-	progress haproxy "$1" "$2" "$c"
+	record haproxy "$1" "$2" "$c"
 }
 
-# progress WORKLOAD CONFIG ROUND JSON: one line for the person waiting.
-progress() {
+# record WORKLOAD CONFIG ROUND JSON: the measurement into the results,
+# and one line for the person waiting.
+record() {
+	emit_run "$@"
 	jq -r --arg w "$1" --arg c "$2" --arg r "$3" \
 		'"bench: round \($r) \($w) \($c): \(.conn_per_sec | floor) conn/s, locality \(.locality // "-"), failed \(.failed)"' \
 		<<<"$4"

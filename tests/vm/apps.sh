@@ -122,8 +122,15 @@ EOT
 	wait_port "$port"
 }
 
-# app_stop PID: a graceful stop (SIGQUIT: nginx and haproxy finish what
-# they serve), then waits.
+# haproxy_stop PID: haproxy stops on SIGTERM (on app_stop's SIGQUIT it
+# would only dump its memory pools).
+haproxy_stop() {
+	kill -TERM "$1"
+	wait "$1" 2>/dev/null || true
+}
+
+# app_stop PID: a graceful stop (SIGQUIT: nginx finishes what it serves),
+# then waits.  haproxy has haproxy_stop.
 app_stop() {
 	kill -QUIT "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true

@@ -20,8 +20,7 @@ for mode in $APP_MODES; do
 	FSPROBE_DIR=/tmp/probe-back nginx_start /tmp/nginx "$back" "$cpus" off 0
 	FSPROBE_DIR=/tmp/probe-front haproxy_start /tmp/haproxy "$front" "$back" 0
 	wrk_run "http://127.0.0.1:$front/" /tmp/wrk.out
-	kill -TERM "$HAPROXY_PID"
-	wait "$HAPROXY_PID" 2>/dev/null || true
+	haproxy_stop "$HAPROXY_PID"
 	app_stop "$NGINX_PID"
 	check_answered "haproxy $mode" /tmp/wrk.out /tmp/probe-front
 	check_answered "haproxy $mode (its backend)" /tmp/wrk.out /tmp/probe-back
