@@ -3,15 +3,26 @@
 """`make bench`: stock 6.12 against every fastsocket configuration.
 
 Boots the bench kernel (the release kernel without jump labels, see
-tests/config/bench.config) under multi-threaded TCG on each vCPU count,
-one VM at a time (a benchmark must not share the host's cpus with another
-VM), and runs the `bench` scenario: every configuration of tests/bench/configs under fsbench, nginx
-and haproxy, in rotating order, for several rounds.  Then boots the debug
+tests/config/bench.config) under TCG on each vCPU count, one VM at a time (a benchmark must not share the host's cpus with another
+VM), and runs the `bench` scenario: every configuration of
+tests/bench/configs under fsbench, nginx and haproxy, each measured back to
+back with the baseline (reuseport), for several rounds.  Then boots the debug
 kernel (CONFIG_LOCK_STAT) for the `bench_lockstat` scenario.  Finally
 tests/bench/report.py writes Documentation/benchmarks.rst and its plots.
 
-    tests/bench/bench.py [--cpus 1,2,4] [--rounds 3] [--seconds 5]
+    tests/bench/bench.py [--cpus 1,2,4] [--clock auto|icount|real] [--rounds N]
+                         [--seconds S]
                          [--lock-conns 1000] [--no-lockstat] [--no-report]
+
+--clock icount runs the guest's clock on the instructions it executes
+(QEMU -icount, single-threaded TCG): a measurement is then of the work a
+connection costs, and the host's speed, which varies by tens of percent
+from second to second, does not enter it.  But the vCPUs take turns on one
+host thread, so on several vCPUs the figures are neither parallel speed nor
+locality as a multi-core machine has it.  --clock real runs a host thread
+per vCPU against the host's clock: parallel, and as noisy as the host.
+--clock auto (the default) takes icount on 1 vCPU, where the question is
+the cost of a connection, and the real clock on more.
 
 Exit status 0 only if every VM finished cleanly (no kernel report) and no
 connection failed in any measurement.
@@ -118,34 +129,57 @@ def failed_connections(files):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cpus", default="1,2,4")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--clock", choices=("auto", "icount", "real"), default="auto",
+                    help="the guest's clock: instructions executed (icount), the "
+                    "host's time (real), or icount on 1 vCPU and real on more (auto)")
+    # Under the host's clock a ratio needs many short pairs (the host's
+    # speed wanders); under icount a run varies by under 1 %.
+    ap.add_argument("--rounds", type=int, help="pairs per configuration and load "
+                    "(default: 4 under icount, 7 under the real clock)")
+    ap.add_argument("--seconds", type=int, help="guest seconds per run "
+                    "(default: 1 under icount, 2 under the real clock)")
     ap.add_argument("--lock-conns", type=int, default=1000)
     ap.add_argument("--no-lockstat", action="store_true", help="skip the debug kernel's lock_stat runs")
     ap.add_argument("--no-report", action="store_true", help="measure only; leave Documentation/ alone")
     args = ap.parse_args()
     cpus = [int(c) for c in args.cpus.split(",") if c]
 
-    os.environ["FS_BENCH_ROUNDS"] = str(args.rounds)
-    os.environ["FS_BENCH_SECONDS"] = str(args.seconds)
     os.environ["FS_BENCH_LOCK_CONNS"] = str(args.lock_conns)
     prepare(["bench"] + ([] if args.no_lockstat else ["debug"]))
     host_facts()
 
-    # Generous: a round is about 15 runs of --seconds plus start and stop.
-    limit = args.rounds * 15 * (args.seconds + 8) + 300
     files, ok = [], True
     for c in cpus:
-        # A host thread per vCPU: the vCPUs run in parallel, as far as the
-        # host's cpus go.  The bench kernel patches no jump label, which is
-        # what makes this QEMU's multi-threaded TCG trip (tests/vm/boot.sh).
-        os.environ["FASTSOCKET_TCG_THREAD"] = os.environ.get("FS_BENCH_TCG", "multi")
-        os.environ["FS_ACCEL"] = f"tcg,thread={os.environ['FASTSOCKET_TCG_THREAD']}"
+        icount = args.clock == "icount" or (args.clock == "auto" and c == 1)
+        rounds = args.rounds or (4 if icount else 7)
+        seconds = args.seconds or (1 if icount else 2)
+        os.environ["FS_BENCH_ROUNDS"] = str(rounds)
+        os.environ["FS_BENCH_SECONDS"] = str(seconds)
+        # Generous: a round is 22 runs (11 pairs) of `seconds` plus start
+        # and stop, which under TCG take from 2 (fsbench) to 8 s (haproxy);
+        # a guest second of icount (500 million instructions) takes a few
+        # host seconds.
+        limit = rounds * 22 * (seconds * (6 if icount else 1) + 12) + 300
+        os.environ.pop("FASTSOCKET_ICOUNT", None)
+        if icount:
+            # One instruction every 2 ns: a 500 MHz guest, whose second
+            # takes a few host seconds.
+            os.environ["FASTSOCKET_TCG_THREAD"] = "single"
+            os.environ["FASTSOCKET_ICOUNT"] = "1"
+            os.environ["FS_ACCEL"] = "tcg,thread=single,icount shift=1,sleep=on"
+        else:
+            # A host thread per vCPU: the vCPUs run in parallel, as far as
+            # the host's cpus go.  The bench kernel patches no jump label,
+            # which is what makes this QEMU's multi-threaded TCG trip
+            # (tests/vm/boot.sh).
+            os.environ["FASTSOCKET_TCG_THREAD"] = "multi"
+            os.environ["FS_ACCEL"] = "tcg,thread=multi"
         f = vm("bench", c, "bench", limit)
         ok &= f is not None
         files += [f] if f else []
     # The debug kernel patches jump labels: back to single-threaded TCG.
     os.environ["FASTSOCKET_TCG_THREAD"] = "single"
+    os.environ.pop("FASTSOCKET_ICOUNT", None)
     os.environ["FS_ACCEL"] = "tcg,thread=single"
     if not args.no_lockstat:
         for c in cpus:

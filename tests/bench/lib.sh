@@ -10,21 +10,47 @@
 BENCH_CONFIGS=$FS_TOP/tests/bench/configs
 BENCH_JSONL=$FS_OUT/bench.jsonl
 BENCH_CPUS=$(nproc)
+# The kernel the figures are of: the report keeps the debug kernel's
+# (lock_stat) apart from the release kernel's (throughput).
+BENCH_KERNEL=release
+[ -e /proc/lock_stat ] && BENCH_KERNEL=debug
+# The configuration the others are paired with and divided by.
+BENCH_BASELINE=reuseport
+
+# The configurations file, read once: under TCG every awk or jq started
+# costs a tenth of a second or more, and a bench looks up fields hundreds
+# of times.  BENCH_FIELD[NAME,N] is field N of configuration NAME.
+declare -A BENCH_FIELD
+BENCH_NAMES=()
+while IFS=$'\t' read -r name n value; do
+	[ "$n" = 1 ] && BENCH_NAMES+=("$name")
+	BENCH_FIELD[$name,$n]=$value
+done < <(awk -F'|' '!/^#/ && NF >= 7 {
+	for (i = 1; i <= 7; i++) {
+		v[i] = $i
+		gsub(/^ +| +$/, "", v[i])
+		print v[1] "\t" i "\t" v[i]
+	}
+}' "$BENCH_CONFIGS")
 
 # config_names: the configurations, in the order of the file.
 config_names() {
-	awk -F'|' '!/^#/ && NF >= 7 { gsub(/ /, "", $1); print $1 }' "$BENCH_CONFIGS"
+	printf '%s\n' "${BENCH_NAMES[@]}"
 }
 
 # config_field NAME N: field N of configuration NAME (1 name, 2 module,
-# 3 sysctls, 4 preload, 5 fsbench, 6 apps, 7 label), trimmed.
+# 3 sysctls, 4 preload, 5 fsbench, 6 apps, 7 label).
 config_field() {
-	awk -F'|' -v name="$1" -v n="$2" '
-		!/^#/ && NF >= 7 {
-			k = $1; gsub(/^ +| +$/, "", k)
-			if (k == name) { v = $n; gsub(/^ +| +$/, "", v); print v; found = 1 }
-		}
-		END { exit !found }' "$BENCH_CONFIGS" || fail "no configuration $1 in $BENCH_CONFIGS"
+	[ -n "${BENCH_FIELD[$1,$2]+set}" ] || fail "no configuration $1 in $BENCH_CONFIGS"
+	echo "${BENCH_FIELD[$1,$2]}"
+}
+
+# config_runs NAME LOAD: whether configuration NAME runs LOAD (fsbench,
+# nginx or haproxy): not when its fsbench or apps field says n/a.
+config_runs() {
+	local n=6
+	[ "$2" = fsbench ] && n=5
+	[ "$(config_field "$1" $n)" != n/a ]
 }
 
 # config_setup NAME: stock, or a freshly loaded module with the
@@ -62,42 +88,25 @@ fs_syns() {
 	fi
 }
 
-# counters_start / counters_end N: per-connection deltas over a run of N
-# connections, as "net_rx ipi syns" (syns: a total, not per connection).
+# counters_start / counters_end: what a measurement added to the NET_RX
+# softirq, IPI and fastsocket SYN counts, as "net_rx ipi syns" (record
+# divides by the connections).
 counters_start() {
 	C_NET_RX=$(net_rx_count)
 	C_IPI=$(ipi_count)
 	C_SYNS=$(fs_syns)
 }
 counters_end() {
-	awk -v n="$1" -v a="$(($(net_rx_count) - C_NET_RX))" -v b="$(($(ipi_count) - C_IPI))" \
-		-v s="$(($(fs_syns) - C_SYNS))" \
-		'BEGIN { if (n > 0) printf "%.3f %.3f %d\n", a / n, b / n, s; else print "null null " s }'
+	echo "$(($(net_rx_count) - C_NET_RX)) $(($(ipi_count) - C_IPI)) $(($(fs_syns) - C_SYNS))"
 }
 
-# num X: X if it is a number, else null (for JSON).
-num() {
-	case $1 in
-	'' | *[!0-9.]* | .) echo null ;;
-	*) echo "$1" ;;
-	esac
-}
-
-# emit_run WORKLOAD CONFIG ROUND JSON: appends JSON (the load's figures)
-# with the run's identity to the results.
-emit_run() {
-	jq -c --arg w "$1" --arg c "$2" --argjson r "$3" --argjson cpus "$BENCH_CPUS" \
-		'{kind: "run", kernel: "release", cpus: $cpus, workload: $w, config: $c, round: $r} + .' \
-		<<<"$4" >>"$BENCH_JSONL"
-}
-
-# emit_meta KERNEL: the VM run's description, and the configurations.
+# emit_meta: the VM run's description, and the configurations.
 emit_meta() {
 	local configs
 	configs=$(for c in $(config_names); do
 		jq -nc --arg n "$c" --arg l "$(config_field "$c" 7)" '{name: $n, label: $l}'
 	done | jq -sc .)
-	jq -nc --arg kernel "$1" --argjson cpus "$BENCH_CPUS" --arg uname "$(uname -r -v)" \
+	jq -nc --arg kernel "$BENCH_KERNEL" --argjson cpus "$BENCH_CPUS" --arg uname "$(uname -r -v)" \
 		--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 		--arg host_cpu "${FS_HOST_CPU:-unknown}" --argjson host_cpus "${FS_HOST_CPUS:-0}" \
 		--arg qemu "${FS_QEMU:-unknown}" --arg accel "${FS_ACCEL:-tcg,thread=single}" \
@@ -128,28 +137,22 @@ bench_client() {
 	"$FS_BENCH" client --connect "$SERVER_ADDR" --threads $((BENCH_CPUS * 2)) --pin --json "$@"
 }
 
-# run_fsbench CONFIG ROUND: fsbench for BENCH_SECONDS.
+# run_fsbench CONFIG ROUND PAIR: fsbench for BENCH_SECONDS.
 run_fsbench() {
-	local c n c_net c_ipi c_syns
-	[ "$(config_field "$1" 5)" = n/a ] && return 0
+	local counts
 	bench_server "$1"
 	counters_start
 	# A run with failed connections exits 1; it is recorded, not hidden.
 	bench_client --duration "$BENCH_SECONDS" >/tmp/bench-client.json || true
-	n=$(jq -r '.completed // 0' /tmp/bench-client.json 2>/dev/null || echo 0)
-	read -r c_net c_ipi c_syns <<<"$(counters_end "$n")"
+	counts=$(counters_end)
 	fs_server_stop /tmp/bench-server.json
-	jq -e . /tmp/bench-client.json >/dev/null 2>&1 ||
-		fail "fsbench client ($1): $(cat /tmp/bench-client.json)"
-	c=$(jq -c --slurpfile s /tmp/bench-server.json \
-		--argjson net "$c_net" --argjson ipi "$c_ipi" --argjson syns "$c_syns" '{
+	record fsbench "$1" "$2" "$3" /tmp/bench-client.json "$counts" \
+		--slurpfile s /tmp/bench-server.json '{
 		seconds: .seconds, completed: .completed, failed: .failed,
 		conn_per_sec: .conn_per_sec, p50_us: .latency.p50_us,
 		p99_us: .latency.p99_us, p999_us: .latency.p999_us,
 		locality: $s[0].fraction, per_cpu_accepts: $s[0].per_cpu_accepts,
-		accepted: $s[0].accepted, net_rx_per_conn: $net, ipi_per_conn: $ipi,
-		fastsocket_syns: $syns}' /tmp/bench-client.json)
-	record fsbench "$1" "$2" "$c"
+		accepted: $s[0].accepted}'
 }
 
 # app_preload CONFIG: LD_PRELOAD for an application under the probe.
@@ -164,49 +167,38 @@ app_reuseport() {
 	[ "$(config_field "$1" 6)" = reuseport ] && echo 1 || echo 0
 }
 
-# wrk_json WRK_OUT PROBE NET IPI SYNS [BACK_PROBE]: the figures of a wrk
-# run against a server measured by libfsprobe.so.
-wrk_json() {
-	local probe
-	probe=$("$FS_TOOLS/fsprobe" "$2")
-	jq -nc --argjson requests "$(wrk_field "$1" requests)" \
-		--argjson errors "$(wrk_field "$1" errors)" --argjson non2xx "$(wrk_field "$1" non2xx)" \
-		--argjson rps "$(num "$(wrk_field "$1" rps)")" \
-		--argjson p50 "$(num "$(wrk_field "$1" p50_us)")" \
-		--argjson p99 "$(num "$(wrk_field "$1" p99_us)")" \
-		--argjson probe "$probe" --argjson back "${6:-null}" \
-		--argjson net "$3" --argjson ipi "$4" --argjson syns "$5" --argjson s "$BENCH_SECONDS" '{
-		seconds: $s, completed: $requests, failed: ($errors + $non2xx),
-		conn_per_sec: $rps, p50_us: $p50, p99_us: $p99, p999_us: null,
-		locality: $probe.fraction, per_cpu_accepts: $probe.per_cpu_accepts,
-		accepted: $probe.accepts, net_rx_per_conn: $net, ipi_per_conn: $ipi,
-		fastsocket_syns: $syns}
-		+ (if $back == null then {} else {back_locality: $back.fraction} end)'
-}
+# The figures of a wrk run (wrk_field's JSON) against a server measured by
+# libfsprobe.so ($probe; $back: the backend's, or null).
+WRK_FIGURES='{
+	seconds: $seconds, completed: .requests, failed: (.errors + .non2xx),
+	conn_per_sec: .rps, p50_us: .p50_us, p99_us: .p99_us, p999_us: null,
+	locality: $probe.fraction, per_cpu_accepts: $probe.per_cpu_accepts,
+	accepted: $probe.accepts}
+	+ (if $back == null then {} else {back_locality: $back.fraction} end)'
 
-# run_nginx CONFIG ROUND: nginx (one worker per cpu, accept_mutex off, its
-# default) under wrk with "Connection: close" for BENCH_SECONDS.
+# run_nginx CONFIG ROUND PAIR: nginx (one worker per cpu, accept_mutex
+# off, its default) under wrk with "Connection: close" for BENCH_SECONDS.
 run_nginx() {
-	local c n c_net c_ipi c_syns
-	[ "$(config_field "$1" 6)" = n/a ] && return 0
+	local counts
 	app_preload "$1"
 	probe_dir /tmp/bench-probe
 	FSPROBE_DIR=/tmp/bench-probe nginx_start /tmp/bench-nginx 8080 "$BENCH_CPUS" off \
 		"$(app_reuseport "$1")"
 	counters_start
 	wrk_run http://127.0.0.1:8080/ /tmp/bench-wrk.out
-	n=$(wrk_field /tmp/bench-wrk.out requests)
-	read -r c_net c_ipi c_syns <<<"$(counters_end "$n")"
+	counts=$(counters_end)
 	app_stop "$NGINX_PID"
-	c=$(wrk_json /tmp/bench-wrk.out /tmp/bench-probe "$c_net" "$c_ipi" "$c_syns")
-	record nginx "$1" "$2" "$c"
+	wrk_field /tmp/bench-wrk.out json >/tmp/bench-wrk.json
+	record nginx "$1" "$2" "$3" /tmp/bench-wrk.json "$counts" \
+		--argjson probe "$("$FS_TOOLS/fsprobe" /tmp/bench-probe)" --argjson back null \
+		"$WRK_FIGURES"
 }
 
-# run_haproxy CONFIG ROUND: haproxy (a thread per cpu) in front of nginx,
-# both listening as CONFIG says, a new connection on each side per request.
+# run_haproxy CONFIG ROUND PAIR: haproxy (a thread per cpu) in front of
+# nginx, both listening as CONFIG says, a new connection on each side per
+# request.
 run_haproxy() {
-	local c n c_net c_ipi c_syns reuse
-	[ "$(config_field "$1" 6)" = n/a ] && return 0
+	local counts reuse
 	app_preload "$1"
 	reuse=$(app_reuseport "$1")
 	probe_dir /tmp/bench-probe-back
@@ -215,20 +207,37 @@ run_haproxy() {
 	FSPROBE_DIR=/tmp/bench-probe haproxy_start /tmp/bench-haproxy 8081 8080 "$reuse"
 	counters_start
 	wrk_run http://127.0.0.1:8081/ /tmp/bench-wrk.out
-	n=$(wrk_field /tmp/bench-wrk.out requests)
-	read -r c_net c_ipi c_syns <<<"$(counters_end "$n")"
+	counts=$(counters_end)
 	haproxy_stop "$HAPROXY_PID"
 	app_stop "$NGINX_PID"
-	c=$(wrk_json /tmp/bench-wrk.out /tmp/bench-probe "$c_net" "$c_ipi" "$c_syns" \
-		"$("$FS_TOOLS/fsprobe" /tmp/bench-probe-back)")
-	record haproxy "$1" "$2" "$c"
+	wrk_field /tmp/bench-wrk.out json >/tmp/bench-wrk.json
+	record haproxy "$1" "$2" "$3" /tmp/bench-wrk.json "$counts" \
+		--argjson probe "$("$FS_TOOLS/fsprobe" /tmp/bench-probe)" \
+		--argjson back "$("$FS_TOOLS/fsprobe" /tmp/bench-probe-back)" "$WRK_FIGURES"
 }
 
-# record WORKLOAD CONFIG ROUND JSON: the measurement into the results,
-# and one line for the person waiting.
+# record WORKLOAD CONFIG ROUND PAIR INPUT COUNTS [JQ OPTIONS...] FIGURES:
+# one measurement into the results and one line for the person waiting.
+# FIGURES is a jq filter that turns INPUT (a JSON file) into the load's
+# figures, with $seconds at hand; COUNTS is counters_end's output.  One jq
+# does it all (see BENCH_FIELD for why).
 record() {
-	emit_run "$@"
-	jq -r --arg w "$1" --arg c "$2" --arg r "$3" \
-		'"bench: round \($r) \($w) \($c): \(.conn_per_sec | floor) conn/s, locality \(.locality // "-"), failed \(.failed)"' \
-		<<<"$4"
+	local w=$1 config=$2 round=$3 pair=$4 input=$5 net ipi syns out
+	read -r net ipi syns <<<"$6"
+	out=$(jq -r "${@:7:$#-7}" --arg w "$w" --arg c "$config" --argjson r "$round" \
+		--arg pair "$pair" --arg kernel "$BENCH_KERNEL" --argjson cpus "$BENCH_CPUS" \
+		--argjson seconds "$BENCH_SECONDS" --argjson net "$net" --argjson ipi "$ipi" \
+		--argjson syns "$syns" "(${*: -1}) as \$m | $RECORD_LINES" "$input") ||
+		fail "$w $config: no figures from $(cat "$input")"
+	head -n 1 <<<"$out" >>"$BENCH_JSONL"
+	tail -n +2 <<<"$out"
 }
+# The rest of record's filter, from the load's figures $m.
+RECORD_LINES='
+	def per(x): if ($m.completed // 0) > 0
+		then (x / $m.completed * 1000 | round) / 1000 else null end;
+	{kind: "run", kernel: $kernel, cpus: $cpus, workload: $w, config: $c,
+	 round: $r, pair: $pair} + $m
+	+ {net_rx_per_conn: per($net), ipi_per_conn: per($ipi), fastsocket_syns: $syns}
+	| tojson, "bench: round \($r) \($w) \($c): \(.conn_per_sec | floor) conn/s, "
+		+ "locality \(.locality // "-"), failed \(.failed)"'

@@ -7,10 +7,14 @@
 
 The input is the JSON lines tests/bench/bench.py collects from its VMs:
 "meta" objects (one per VM run), "run" objects (one throughput measurement
-of the release kernel per vCPU count, workload, configuration and round) and
-"lockstat" objects (lock contention on the debug kernel).  Every figure of
-the report is a median over rounds, shown with its spread; the targets are
-computed from the data, never asserted.  The plots are drawn by gnuplot.
+of the release kernel per vCPU count, workload, configuration, round and
+pair) and "lockstat" objects (lock contention on the debug kernel).  A run's
+"pair" names the configuration it was measured back to back with the
+baseline for; a configuration's ratio to the baseline is the geometric mean
+of its pairs' ratios, with a 95 % confidence interval.  The other figures
+are medians over runs.  The targets are computed from the data, never
+asserted, and a verdict says whether the interval shows it.  The plots are
+drawn by gnuplot.
 
 Python 3.11 standard library only; the output depends on the input alone.
 """
@@ -37,6 +41,11 @@ METRICS = ("conn_per_sec", "p50_us", "p99_us", "p999_us", "locality",
            "back_locality", "net_rx_per_conn", "ipi_per_conn",
            "timer_per_conn", "completed", "failed")
 RATIO_1CPU = 0.98   # at 1 vCPU: no worse than SO_REUSEPORT, within noise
+CONFIDENCE = "95 %"
+# Student's t, two-sided 95 %, by degrees of freedom (1..30).
+T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+       2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+       2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 LOCALITY = 0.99     # at 2+ vCPUs: the "100 %" locality target
 MISSING = "\u2013"  # en dash: a cell with no measurement
 DASH = "\u2013"     # separates the ends of a range
@@ -107,6 +116,9 @@ def _check_run(o, where):
     _require(o, "config", _name, "a configuration name", where)
     _require(o, "round", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
              "a round number (integer >= 0)", where)
+    if o.get("pair") is not None and not _name(o["pair"]):
+        raise ReportError(f"{where}: \"pair\" must be a configuration name or null, "
+                          f"not {json.dumps(o['pair'])}")
     for m in METRICS:
         v = o.get(m)
         if v is not None and not (_is_num(v) and v >= 0):
@@ -162,11 +174,12 @@ def finish(data):
         raise ReportError("no measurement (\"run\" or \"lockstat\" object) in the input")
     seen = {}
     for o in data.runs:
-        key = (o["workload"], o["cpus"], o["config"], o["round"])
+        key = (o["workload"], o["cpus"], o["config"], o["round"], o.get("pair"))
         if key in seen:
+            pair = f", pair {o['pair']}" if o.get("pair") else ""
             raise ReportError(f"{o['_where']}: a second measurement of {o['workload']}, "
-                              f"{o['cpus']} vCPU(s), {o['config']}, round {o['round']} "
-                              f"(the first is at {seen[key]})")
+                              f"{o['cpus']} vCPU(s), {o['config']}, round {o['round']}"
+                              f"{pair} (the first is at {seen[key]})")
         seen[key] = o["_where"]
     for o in data.lockstats:
         key = (o.get("workload", "fsbench"), o["cpus"], o["config"])
@@ -204,12 +217,12 @@ def load(paths):
 
 @dataclass
 class Cell:
-    """The rounds of one (workload, cpus, config): medians and spread."""
-    rounds: int
-    median: dict          # metric -> median over rounds, or None
+    """The runs of one (workload, cpus, config): medians and spread."""
+    runs: int             # the baseline has one per pair
+    median: dict          # metric -> median over the runs, or None
     conn_min: float | None
     conn_max: float | None
-    conn_by_round: dict   # round -> conn/s
+    conn_by_pair: dict    # (round, pair) -> conn/s
     failed: int
 
 
@@ -220,19 +233,20 @@ def median(values):
 
 
 def aggregate(runs):
-    """{(workload, cpus, config): Cell} over the rounds of each."""
+    """{(workload, cpus, config): Cell} over the runs of each."""
     groups = {}
     for o in runs:
         groups.setdefault((o["workload"], o["cpus"], o["config"]), []).append(o)
     cells = {}
     for key, rs in groups.items():
-        conn = {o["round"]: o["conn_per_sec"] for o in rs if o.get("conn_per_sec") is not None}
+        conn = {(o["round"], o.get("pair")): o["conn_per_sec"] for o in rs
+                if o.get("conn_per_sec") is not None}
         cells[key] = Cell(
-            rounds=len(rs),
+            runs=len(rs),
             median={m: median(o.get(m) for o in rs) for m in METRICS},
             conn_min=min(conn.values()) if conn else None,
             conn_max=max(conn.values()) if conn else None,
-            conn_by_round=conn,
+            conn_by_pair=conn,
             failed=sum(o.get("failed") or 0 for o in rs),
         )
     return cells
@@ -240,26 +254,49 @@ def aggregate(runs):
 
 @dataclass
 class Ratio:
-    """Median conn/s ratio, and the range of the same-round ratios."""
+    """A conn/s ratio: the geometric mean of n paired ratios with its 95 %
+    confidence interval (lo, hi), or (n == 0) a ratio of medians alone."""
     value: float
     lo: float | None = None
     hi: float | None = None
+    n: int = 0
+
+
+def t95(df):
+    """Two-sided 95 % quantile of Student's t with df degrees of freedom."""
+    if df <= len(T95):
+        return T95[df - 1]
+    z = 1.959964   # beyond the table, the Cornish-Fisher expansion
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def paired(ratios):
+    """Geometric mean of ratios with the t interval of their logarithms:
+    a speed ratio is multiplicative, and its logarithm is what is near
+    normal."""
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return Ratio(math.exp(mean), n=len(logs))
+    half = t95(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return Ratio(math.exp(mean), math.exp(mean - half), math.exp(mean + half), len(logs))
 
 
 def ratio(cells, workload, cpus, config, base):
-    """config's conn/s over base's at the same (workload, cpus), or None."""
+    """config's conn/s over base's at the same (workload, cpus), or None.
+    Runs measured together (same round and pair) are divided pair by pair;
+    without such pairs, the medians are."""
     c, b = cells.get((workload, cpus, config)), cells.get((workload, cpus, base))
     if c is None or b is None:
         return None
+    pairs = [v / b.conn_by_pair[k] for k, v in sorted(c.conn_by_pair.items(), key=str)
+             if v > 0 and b.conn_by_pair.get(k)]
+    if pairs:
+        return paired(pairs)
     cm, bm = c.median["conn_per_sec"], b.median["conn_per_sec"]
     if cm is None or not bm:
         return None
-    per_round = [c.conn_by_round[r] / b.conn_by_round[r]
-                 for r in sorted(c.conn_by_round)
-                 if b.conn_by_round.get(r)]
-    if not per_round:
-        return Ratio(cm / bm)
-    return Ratio(cm / bm, min(per_round), max(per_round))
+    return Ratio(cm / bm)
 
 
 def workloads(data):
@@ -282,17 +319,37 @@ def configs_of(data, workload):
 # -------------------------------------------------------------- targets
 
 
+MET, NOISE, NOT_MET, NO_DATA = "met", "within noise", "not met", "no data"
+
+
 @dataclass
 class Target:
-    """One computed target: met is None when there is no data to judge."""
+    """One computed target.  verdict: MET or NOT_MET when the value (and
+    its confidence interval lo..hi, where there is one) is wholly on one
+    side of the bound; NOISE when the interval straddles it."""
     workload: str
     config: str
     cpus: int
     what: str
     value: float | None
-    met: bool | None
+    verdict: str
     stock: float | None = None
     one_over_n: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+
+
+def judge(value, lo, hi, ok):
+    """The verdict of a value with an optional interval, ok(x) the test."""
+    if value is None:
+        return NO_DATA
+    if lo is None or hi is None:
+        return MET if ok(value) else NOT_MET
+    if ok(lo) and ok(hi):
+        return MET
+    if not ok(lo) and not ok(hi):
+        return NOT_MET
+    return NOISE
 
 
 def targets(data, cells):
@@ -303,20 +360,22 @@ def targets(data, cells):
             if not config.startswith("fs-"):
                 continue
             for cpus in cpus_of(data, w):
-                r = ratio(cells, w, cpus, config, BASELINE)
+                r = ratio(cells, w, cpus, config, BASELINE) or Ratio(None)
                 rs = ratio(cells, w, cpus, STOCK, BASELINE)
-                rv, sv = (r.value if r else None), (rs.value if rs else None)
+                sv = rs.value if rs else None
                 if cpus == 1:
-                    out.append(Target(w, config, cpus,
-                                      f"ratio to {BASELINE} \u2265 {RATIO_1CPU:.2f}",
-                                      rv, None if rv is None else rv >= RATIO_1CPU, sv))
+                    what, ok = f"ratio to {BASELINE} \u2265 {RATIO_1CPU:.2f}", \
+                        lambda x: x >= RATIO_1CPU
+                else:
+                    what, ok = f"ratio to {BASELINE} > 1.00", lambda x: x > 1.0
+                out.append(Target(w, config, cpus, what, r.value,
+                                  judge(r.value, r.lo, r.hi, ok), sv, lo=r.lo, hi=r.hi))
+                if cpus == 1:
                     continue
-                out.append(Target(w, config, cpus, f"ratio to {BASELINE} > 1.00",
-                                  rv, None if rv is None else rv > 1.0, sv))
                 cell, st = cells.get((w, cpus, config)), cells.get((w, cpus, STOCK))
                 loc = cell.median["locality"] if cell else None
                 out.append(Target(w, config, cpus, f"locality \u2265 {LOCALITY:.2f}",
-                                  loc, None if loc is None else loc >= LOCALITY,
+                                  loc, judge(loc, None, None, lambda x: x >= LOCALITY),
                                   st.median["locality"] if st else None, 1 / cpus))
     return out
 
@@ -440,15 +499,17 @@ def reading_section(data):
     has_stock = any(n == STOCK for n, _ in data.configs)
     out = heading("Reading the tables", "=")
     items = [
-        "Every figure is the median over the rounds of a measurement; in "
+        "Every figure is the median over a configuration's runs; in "
         "parentheses after connections per second, the lowest and highest "
-        "round.",
-        f"The ratio to {lit(BASELINE)} divides a configuration's median "
-        "connections per second by that of "
-        f"{lit(BASELINE)} at the same vCPU count; in parentheses, the range "
-        "of the same ratio taken round by round (a configuration's round "
-        f"*r* over {lit(BASELINE)}'s round *r*)."
-        + (f"  The ratio to {lit(STOCK)} is the median ratio only." if has_stock else ""),
+        f"run.  {lit(BASELINE)} has a run in every pair, so more runs than "
+        "the others.",
+        f"The ratio to {lit(BASELINE)} divides each run of a configuration by "
+        f"the {lit(BASELINE)} run it was paired with (measured just before or "
+        "after it) and gives the geometric mean of those ratios; in "
+        f"parentheses, its {CONFIDENCE} confidence interval (Student's t on the "
+        "logarithms of the ratios)."
+        + (f"  The ratio to {lit(STOCK)} divides medians (the two were not "
+           "paired), so it has no interval." if has_stock else ""),
         "Latencies are per connection, in milliseconds.",
         "Locality is the fraction of connections accepted on the CPU that "
         "processed their packets (haproxy: front end; back locality: its "
@@ -473,7 +534,7 @@ def workload_section(data, cells, w, images):
     header = ["Configuration", "conn/s (min\u2013max)"]
     widths = [16, 20]
     if has_base:
-        header.append(f"Ratio to {BASELINE} (rounds)")
+        header.append(f"Ratio to {BASELINE} ({CONFIDENCE} CI)")
         widths.append(18)
     if has_stock:
         header.append(f"Ratio to {STOCK}")
@@ -508,10 +569,10 @@ def workload_section(data, cells, w, images):
                 row.append(num(med["back_locality"], 3))
             row += [num(med["net_rx_per_conn"], 2), num(med["ipi_per_conn"], 2)]
             rows.append(row)
-        counts = [cells[(w, cpus, c)].rounds for c in confs if (w, cpus, c) in cells]
-        n_rounds = (str(min(counts)) if min(counts) == max(counts)
+        counts = [cells[(w, cpus, c)].runs for c in confs if (w, cpus, c) in cells]
+        n_runs = (str(min(counts)) if min(counts) == max(counts)
                     else f"{min(counts)}{DASH}{max(counts)}")
-        out += list_table(f"{w}, {plural(cpus, 'vCPU')}, median of {n_rounds} rounds",
+        out += list_table(f"{w}, {plural(cpus, 'vCPU')}, {n_runs} runs each",
                           header, rows, widths)
     if absent:
         out += [f"Not measured with {w}: {', '.join(lit(n) for n in absent)}.", ""]
@@ -556,35 +617,36 @@ def lock_section(data):
     return out
 
 
-def verdict(t):
-    return "no data" if t.met is None else ("met" if t.met else "not met")
-
-
 def targets_section(data, ts):
     out = heading("Targets", "=")
-    judged = [t for t in ts if t.met is not None]
-    met = sum(t.met for t in judged)
-    out += wrap(f"Computed from the medians above for every {lit('fs-')} configuration: "
-                f"at 1 vCPU, a ratio to {lit(BASELINE)} of at least {RATIO_1CPU:.2f} "
-                "(no cost where there is nothing to partition); on more vCPUs, a "
-                f"ratio above 1.00 and a locality of at least {LOCALITY:.2f} (the "
-                f"100 % target).  Each value is shown with the same figure for "
-                f"{lit(STOCK)} and, for locality, with 1/N.  The per-round ranges "
-                "in the tables above tell how far a verdict rests on noise.") + [""]
+    out += wrap(f"Computed for every {lit('fs-')} configuration: at 1 vCPU, a ratio to "
+                f"{lit(BASELINE)} of at least {RATIO_1CPU:.2f} (no cost where there is "
+                "nothing to partition); on more vCPUs, a ratio above 1.00 and a "
+                f"locality of at least {LOCALITY:.2f} (the 100 % target).  A ratio "
+                f"target is {MET} or {NOT_MET} only when its whole {CONFIDENCE} "
+                f"confidence interval is on one side of the bound; {NOISE} when the "
+                "interval straddles it, so that this run can tell neither.  Each value "
+                f"is shown with the same figure for {lit(STOCK)} and, for locality, "
+                "with 1/N.") + [""]
     if not ts:
         return out + [f"No {lit('fs-')} configuration in the input.", ""]
-    summary = f"**{met} of {plural(len(judged), 'target')} met**"
-    if len(judged) < len(ts):
-        summary += f" ({len(ts) - len(judged)} without the data to judge)"
+    counts = {v: sum(t.verdict == v for t in ts) for v in (MET, NOISE, NOT_MET, NO_DATA)}
+    judged = len(ts) - counts[NO_DATA]
+    summary = (f"**{counts[MET]} of {plural(judged, 'target')} met**, "
+               f"{counts[NOISE]} {NOISE}, {counts[NOT_MET]} {NOT_MET}")
+    if counts[NO_DATA]:
+        summary += f" ({counts[NO_DATA]} without the data to judge)"
     out += [summary + ".", ""]
     for w in workloads(data):
-        rows = [[lit(t.config), str(t.cpus), esc(t.what), num(t.value, 3),
-                 verdict(t), num(t.stock, 3), num(t.one_over_n, 3)]
+        rows = [[lit(t.config), str(t.cpus), esc(t.what),
+                 span(t.value, t.lo, t.hi, 3), t.verdict, num(t.stock, 3),
+                 num(t.one_over_n, 3)]
                 for t in ts if t.workload == w]
         if rows:
-            out += list_table(f"{w} targets", ["Configuration", "vCPUs", "Target", "Value",
-                                               "Verdict", f"{STOCK}'s value", "1/N"],
-                              rows, [16, 6, 26, 8, 8, 8, 8])
+            out += list_table(f"{w} targets", ["Configuration", "vCPUs", "Target",
+                                               f"Value ({CONFIDENCE} CI)", "Verdict",
+                                               f"{STOCK}'s value", "1/N"],
+                              rows, [16, 6, 26, 18, 10, 8, 8])
     return out
 
 
@@ -672,7 +734,7 @@ def plot_specs(data, cells, w, tmp, outdir):
         name = f"{w}-conn.png"
         specs.append((name, f"{w}: connections per second against vCPUs",
                       _script(tmp, f"{w}-conn", outdir / name,
-                              f"{w}: connections/s (median, min{DASH}max over rounds)",
+                              f"{w}: connections/s (median, min{DASH}max over runs)",
                               "connections/s", xs, conn)))
 
     ratios = []
@@ -690,7 +752,7 @@ def plot_specs(data, cells, w, tmp, outdir):
         specs.append((name, f"{w}: ratio of connections per second to {BASELINE}",
                       _script(tmp, f"{w}-ratio", outdir / name,
                               f"{w}: connections/s relative to {BASELINE} "
-                              f"(median, per-round range)",
+                              f"(paired, {CONFIDENCE} confidence interval)",
                               f"ratio to {BASELINE}", xs, ratios,
                               [f"1 with lines dt 2 lw 1.5 lc rgb 'gray40' title '1.0'"],
                               "[*:*]")))

@@ -7,6 +7,7 @@
 import contextlib
 import io
 import json
+import math
 import shutil
 import sys
 import tempfile
@@ -55,6 +56,30 @@ CONN = {
 }
 
 LOCALITY = {"stock": 0.5, "reuseport": 0.55, "fs-auto": 0.995, "fs-ioctl": 0.97}
+
+# Student's t, two-sided 95 %, from a printed table: 3 rounds, 2 degrees of freedom.
+T_DF2 = 4.303
+
+
+def geo(ratios, t=None):
+    """The geometric mean of ratios and, given t, the ends of the t interval
+    of their logarithms: (mean, lo, hi)."""
+    logs = [math.log(r) for r in ratios]
+    mean = sum(logs) / len(logs)
+    if t is None:
+        return math.exp(mean)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
+    half = t * sd / math.sqrt(len(logs))
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+
+
+def per_round(config, base, w="fsbench", cpus=2):
+    """config's conn/s over base's, round by round, in the fixture."""
+    return [c / b for c, b in zip(CONN[(w, cpus, config)], CONN[(w, cpus, base)])]
+
+
+def span(v, lo, hi):
+    return f"{v:.3f} ({lo:.3f}\u2013{hi:.3f})"
 
 
 def meta(kernel, cpus):
@@ -115,6 +140,8 @@ class Aggregation(unittest.TestCase):
         c = self.cells[("fsbench", 2, "fs-auto")]
         self.assertEqual(c.median["conn_per_sec"], 210)
         self.assertEqual((c.conn_min, c.conn_max), (200, 220))
+        self.assertEqual(c.runs, 3)
+        self.assertEqual(c.conn_by_pair, {(0, None): 200, (1, None): 210, (2, None): 220})
         self.assertEqual(c.median["p50_us"], 3100)
         self.assertEqual(c.median["net_rx_per_conn"], 3.0)
         self.assertIsNone(c.median["timer_per_conn"])
@@ -125,24 +152,44 @@ class Aggregation(unittest.TestCase):
         self.assertEqual(report.median([1, 2]), 1.5)
         self.assertIsNone(report.median([None, None]))
 
-    def test_ratio_and_round_range(self):
+    def test_ratio_and_confidence_interval(self):
+        # Without "pair", the runs of a round are paired: the geometric mean
+        # of 200/180, 210/200 and 220/190, with the t interval of the logs.
         r = report.ratio(self.cells, "fsbench", 2, "fs-auto", "reuseport")
-        self.assertAlmostEqual(r.value, 210 / 190)
-        rounds = [200 / 180, 210 / 200, 220 / 190]
-        self.assertAlmostEqual(r.lo, min(rounds))
-        self.assertAlmostEqual(r.hi, max(rounds))
+        value, lo, hi = geo([200 / 180, 210 / 200, 220 / 190], T_DF2)
+        self.assertAlmostEqual(r.value, value)
+        self.assertAlmostEqual(r.lo, lo)
+        self.assertAlmostEqual(r.hi, hi)
+        self.assertEqual(r.n, 3)
+        self.assertLess(r.lo, r.value)
+        self.assertLess(r.value, r.hi)
+        same = report.ratio(self.cells, "nginx", 2, "fs-auto", "reuseport")
+        self.assertAlmostEqual(same.value, 90 / 80)
+        self.assertAlmostEqual(same.lo, 90 / 80)    # no spread, no width
+        self.assertAlmostEqual(same.hi, 90 / 80)
 
-    def test_ratio_rounds_are_paired_by_number(self):
+    @staticmethod
+    def ratio_of(rounds):
         lines = [json.dumps(meta("release", 2))]
-        for config, rounds in (("reuseport", {0: 100, 1: 200}), ("fs-auto", {1: 220, 2: 500})):
-            for r, v in rounds.items():
+        for config, by_round in rounds.items():
+            for r, v in by_round.items():
                 lines.append(json.dumps({"kind": "run", "cpus": 2, "workload": "w",
                                          "config": config, "round": r, "conn_per_sec": v}))
         data = report.finish(report.parse(lines))
-        r = report.ratio(report.aggregate(data.runs), "w", 2, "fs-auto", "reuseport")
-        self.assertAlmostEqual(r.value, 360 / 150)
-        self.assertAlmostEqual(r.lo, 1.1)
-        self.assertAlmostEqual(r.hi, 1.1)
+        return report.ratio(report.aggregate(data.runs), "w", 2, "fs-auto", "reuseport")
+
+    def test_ratio_rounds_are_paired_by_number(self):
+        # Only round 1 has both: one ratio, so no interval.
+        r = self.ratio_of({"reuseport": {0: 100, 1: 200}, "fs-auto": {1: 220, 2: 500}})
+        self.assertAlmostEqual(r.value, 1.1)
+        self.assertIsNone(r.lo)
+        self.assertIsNone(r.hi)
+        self.assertEqual(r.n, 1)
+
+    def test_ratio_without_common_rounds_divides_medians(self):
+        r = self.ratio_of({"reuseport": {0: 100, 1: 200}, "fs-auto": {2: 300, 3: 500}})
+        self.assertAlmostEqual(r.value, 400 / 150)
+        self.assertEqual((r.lo, r.hi, r.n), (None, None, 0))
 
     def test_missing_cell(self):
         self.assertIsNone(report.ratio(self.cells, "fsbench", 4, "fs-ioctl", "reuseport"))
@@ -172,19 +219,40 @@ class Targets(unittest.TestCase):
         return next(t for t in self.ts if (t.workload, t.config, t.cpus) == (w, config, cpus)
                     and t.what.startswith(what))
 
+    def assert_ratio(self, t, ratios, verdict):
+        value, lo, hi = geo(ratios, T_DF2)
+        self.assertAlmostEqual(t.value, value)
+        self.assertAlmostEqual(t.lo, lo)
+        self.assertAlmostEqual(t.hi, hi)
+        self.assertEqual(t.verdict, verdict)
+
     def test_verdicts(self):
-        self.assertTrue(self.find("fsbench", "fs-auto", 1, "ratio").met)
-        self.assertFalse(self.find("fsbench", "fs-ioctl", 1, "ratio").met)
-        self.assertTrue(self.find("fsbench", "fs-auto", 2, "ratio").met)
-        self.assertFalse(self.find("fsbench", "fs-ioctl", 2, "ratio").met)
+        # 0.990 (0.941-1.041) and 0.936 (0.859-1.020) straddle 0.98.
+        self.assert_ratio(self.find("fsbench", "fs-auto", 1, "ratio"),
+                          per_round("fs-auto", "reuseport", cpus=1), report.NOISE)
+        self.assert_ratio(self.find("fsbench", "fs-ioctl", 1, "ratio"),
+                          per_round("fs-ioctl", "reuseport", cpus=1), report.NOISE)
+        # 1.105 (0.978-1.249) straddles 1.00; 0.947 (0.940-0.954) is below.
+        self.assert_ratio(self.find("fsbench", "fs-auto", 2, "ratio"),
+                          per_round("fs-auto", "reuseport"), report.NOISE)
+        self.assert_ratio(self.find("fsbench", "fs-ioctl", 2, "ratio"),
+                          per_round("fs-ioctl", "reuseport"), report.NOT_MET)
+        # 1.149 (1.032-1.280) is above.
+        t = self.find("fsbench", "fs-auto", 4, "ratio")
+        self.assert_ratio(t, per_round("fs-auto", "reuseport", cpus=4), report.MET)
+        self.assertAlmostEqual(t.stock, geo(per_round("stock", "reuseport", cpus=4)))
         t = self.find("fsbench", "fs-auto", 4, "locality")
-        self.assertTrue(t.met)
+        self.assertEqual(t.verdict, report.MET)
         self.assertEqual((t.value, t.stock, t.one_over_n), (0.995, 0.501, 0.25))
-        self.assertFalse(self.find("fsbench", "fs-ioctl", 2, "locality").met)
+        self.assertEqual((t.lo, t.hi), (None, None))
+        self.assertEqual(self.find("fsbench", "fs-ioctl", 2, "locality").verdict,
+                         report.NOT_MET)
 
     def test_missing_data_is_not_judged(self):
-        self.assertIsNone(self.find("fsbench", "fs-ioctl", 4, "ratio").met)
-        self.assertIsNone(self.find("fsbench", "fs-ioctl", 4, "locality").met)
+        for what in ("ratio", "locality"):
+            t = self.find("fsbench", "fs-ioctl", 4, what)
+            self.assertEqual(t.verdict, report.NO_DATA)
+            self.assertEqual((t.value, t.lo, t.hi), (None, None, None))
 
     def test_only_fs_configs_measured_with_the_workload(self):
         self.assertEqual({t.config for t in self.ts}, {"fs-auto", "fs-ioctl"})
@@ -194,10 +262,14 @@ class Targets(unittest.TestCase):
     def test_count(self):
         # fsbench: 2 configs x (1 + 2 + 2) = 10, nginx 1 + 2, haproxy 2.
         self.assertEqual(len(self.ts), 15)
-        judged = [t for t in self.ts if t.met is not None]
-        self.assertEqual(len(judged), 13)
-        # not met: fs-ioctl 1 vCPU ratio, 2 vCPUs ratio and locality.
-        self.assertEqual(sum(t.met for t in judged), 10)
+        verdicts = [t.verdict for t in self.ts]
+        self.assertEqual(verdicts.count(report.NO_DATA), 2)
+        # within noise: fsbench fs-auto at 1 and 2 vCPUs, fs-ioctl at 1,
+        # nginx fs-auto at 1 (1.000, 0.953-1.050).
+        self.assertEqual(verdicts.count(report.NOISE), 4)
+        # not met: fsbench fs-ioctl at 2 vCPUs, ratio and locality.
+        self.assertEqual(verdicts.count(report.NOT_MET), 2)
+        self.assertEqual(verdicts.count(report.MET), 7)
 
 
 class Rst(unittest.TestCase):
@@ -249,28 +321,31 @@ class Rst(unittest.TestCase):
         self.assertIn("* ``reuseport`` \u2013 stock, SO_REUSEPORT per worker", self.lines)
 
     def test_workload_table(self):
-        rows = self.rows("fsbench, 2 vCPUs, median of 3 rounds")
+        rows = self.rows("fsbench, 2 vCPUs, 3 runs each")
         self.assertEqual(rows[0][:4], ["Configuration", "conn/s (min\u2013max)",
-                                       "Ratio to reuseport (rounds)", "Ratio to stock"])
+                                       "Ratio to reuseport (95 % CI)", "Ratio to stock"])
         self.assertNotIn("Back locality", rows[0])
         auto = rows[3]
         self.assertEqual(auto[0], "``fs-auto``")
         self.assertEqual(auto[1], "210.0 (200.0\u2013220.0)")
-        self.assertEqual(auto[2], "1.105 (1.050\u20131.158)")
-        self.assertEqual(auto[3], f"{210 / 155:.3f}")
+        self.assertEqual(auto[2], span(*geo(per_round("fs-auto", "reuseport"), T_DF2)))
+        self.assertEqual(auto[2], "1.105 (0.978\u20131.249)")
+        # Without "pair", the rounds pair with stock's too: no interval shown.
+        self.assertEqual(auto[3], f"{geo(per_round('fs-auto', 'stock')):.3f}")
+        self.assertEqual(rows[2][2], "1.000 (1.000\u20131.000)")   # reuseport itself
         self.assertEqual(auto[4:7], ["3.1", "13.0", "20.1"])
         self.assertEqual(auto[7:], ["0.995", "3.00", "0.50"])
 
     def test_missing_cells(self):
-        rows = self.rows("fsbench, 4 vCPUs, median of 3 rounds")
+        rows = self.rows("fsbench, 4 vCPUs, 3 runs each")
         self.assertEqual(rows[-1], ["``fs-ioctl``"] + ["\u2013"] * (len(rows[0]) - 1))
-        rows = self.rows("nginx, 2 vCPUs, median of 3 rounds")
+        rows = self.rows("nginx, 2 vCPUs, 3 runs each")
         self.assertEqual([r[0] for r in rows[1:]], ["``stock``", "``reuseport``", "``fs-auto``"])
         self.assertEqual(rows[3][6], "\u2013")   # no p99.9 from wrk
         self.assertIn("Not measured with nginx: ``fs-ioctl``.", self.lines)
 
     def test_haproxy_back_locality(self):
-        rows = self.rows("haproxy, 2 vCPUs, median of 3 rounds")
+        rows = self.rows("haproxy, 2 vCPUs, 3 runs each")
         i = rows[0].index("Back locality")
         self.assertEqual(rows[3][i], "0.600")
 
@@ -286,11 +361,29 @@ class Rst(unittest.TestCase):
         self.assertEqual(rows[1][5], "``&queue->rskq_lock`` (80), ``slock-AF_INET`` (40), "
                                      "``&hashinfo->ehash_locks[i]`` (4)")
 
+    def test_reading(self):
+        text = " ".join(" ".join(self.lines[self.lines.index("Reading the tables"):
+                                            self.lines.index("fsbench")]).split())
+        self.assertIn("the geometric mean of those ratios", text)
+        self.assertIn("95 % confidence interval", text)
+        self.assertIn("The ratio to ``stock`` divides medians", text)
+
     def test_targets(self):
-        self.assertIn("**10 of 13 targets met** (2 without the data to judge).", self.lines)
+        self.assertIn("**7 of 13 targets met**, 4 within noise, 2 not met "
+                      "(2 without the data to judge).", self.lines)
         rows = self.rows("fsbench targets")
-        self.assertIn(["``fs-auto``", "1", "ratio to reuseport \u2265 0.98", "0.990", "met",
-                       "1.000", "\u2013"], rows)
+        self.assertEqual(rows[0], ["Configuration", "vCPUs", "Target", "Value (95 % CI)",
+                                   "Verdict", "stock's value", "1/N"])
+        stock_1 = f"{geo(per_round('stock', 'reuseport', cpus=1)):.3f}"
+        self.assertEqual(stock_1, "1.000")
+        self.assertIn(["``fs-auto``", "1", "ratio to reuseport \u2265 0.98",
+                       span(*geo(per_round("fs-auto", "reuseport", cpus=1), T_DF2)),
+                       "within noise", stock_1, "\u2013"], rows)
+        self.assertIn(["``fs-ioctl``", "2", "ratio to reuseport > 1.00",
+                       span(*geo(per_round("fs-ioctl", "reuseport"), T_DF2)), "not met",
+                       f"{geo(per_round('stock', 'reuseport')):.3f}", "\u2013"], rows)
+        self.assertIn(["``fs-auto``", "4", "ratio to reuseport > 1.00",
+                       "1.149 (1.032\u20131.280)", "met", "0.683", "\u2013"], rows)
         self.assertIn(["``fs-ioctl``", "2", "locality \u2265 0.99", "0.971", "not met",
                        "0.501", "0.500"], rows)
         self.assertIn(["``fs-ioctl``", "4", "ratio to reuseport > 1.00", "\u2013", "no data",
@@ -331,13 +424,155 @@ class NoBaseline(unittest.TestCase):
         text = report.render(data, cells)
         self.assertNotIn("Ratio to", text)
         ts = report.targets(data, cells)
-        self.assertTrue(all(t.met is None for t in ts if t.what.startswith("ratio")))
+        self.assertTrue(all(t.verdict == report.NO_DATA
+                            for t in ts if t.what.startswith("ratio")))
         self.assertTrue(all(t.stock is None for t in ts))
-        self.assertIn("**4 of 5 targets met** (10 without the data to judge).", text)
+        # Locality at 2+ vCPUs: fs-auto met everywhere, fs-ioctl's 0.971 not.
+        self.assertIn("**4 of 5 targets met**, 0 within noise, 1 not met "
+                      "(10 without the data to judge).", text)
         with tempfile.TemporaryDirectory() as tmp:
             specs = report.plot_specs(data, cells, "fsbench", Path(tmp), Path(tmp))
         self.assertEqual([name for name, _, _ in specs], ["fsbench-conn.png",
                                                           "fsbench-locality.png"])
+
+
+# Runs measured in pairs, as tests/vm/scenarios/bench.sh does: every
+# configuration back to back with reuseport, which has a run in each pair.
+# (round, pair): {config: conn/s}
+PAIRED = {
+    (0, "stock"): {"reuseport": 100, "stock": 80},
+    (0, "fs-a"): {"reuseport": 100, "fs-a": 110},
+    (0, "fs-b"): {"reuseport": 300, "fs-b": 270},
+    (1, "stock"): {"reuseport": 100, "stock": 90},
+    (1, "fs-a"): {"reuseport": 120, "fs-a": 126},
+    (1, "fs-b"): {"reuseport": 400, "fs-b": 400},
+    (2, "fs-a"): {"fs-a": 500},                     # its reuseport run is missing
+    (0, "fs-c"): {"fs-c": 260},                     # no reuseport run in its pairs
+    (1, "fs-c"): {"fs-c": 280},
+}
+
+
+def paired_lines():
+    lines = [json.dumps(dict(meta("release", 2), rounds=2, configs=[
+        {"name": n, "label": n} for n in ("stock", "reuseport", "fs-a", "fs-b", "fs-c")]))]
+    for (r, pair), by_config in PAIRED.items():
+        for config, v in by_config.items():
+            lines.append(json.dumps({"kind": "run", "cpus": 2, "workload": "w",
+                                     "config": config, "round": r, "pair": pair,
+                                     "conn_per_sec": v, "failed": 0}))
+    return lines
+
+
+class Pairing(unittest.TestCase):
+    def setUp(self):
+        self.data = report.finish(report.parse(paired_lines(), "paired"))
+        self.cells = report.aggregate(self.data.runs)
+
+    def ratio(self, config, base="reuseport"):
+        return report.ratio(self.cells, "w", 2, config, base)
+
+    def test_cells_key_on_round_and_pair(self):
+        base = self.cells[("w", 2, "reuseport")]
+        self.assertEqual(base.runs, 6)
+        self.assertEqual(base.conn_by_pair[(1, "fs-b")], 400)
+        self.assertEqual(base.median["conn_per_sec"], (100 + 120) / 2)
+        self.assertEqual(self.cells[("w", 2, "fs-a")].runs, 3)
+
+    def test_each_config_divides_by_its_own_pairs(self):
+        for config, ratios in (("fs-a", [110 / 100, 126 / 120]),
+                               ("fs-b", [270 / 300, 400 / 400]),
+                               ("stock", [80 / 100, 90 / 100])):
+            r = self.ratio(config)
+            value, lo, hi = geo(ratios, 12.706)     # t for 1 degree of freedom
+            self.assertAlmostEqual(r.value, value, msg=config)
+            self.assertAlmostEqual(r.lo, lo, msg=config)
+            self.assertAlmostEqual(r.hi, hi, msg=config)
+            self.assertEqual(r.n, 2, msg=config)
+
+    def test_no_matching_pair_divides_medians(self):
+        r = self.ratio("fs-c")
+        self.assertAlmostEqual(r.value, 270 / 110)
+        self.assertEqual((r.lo, r.hi, r.n), (None, None, 0))
+        # Nor are two configurations paired with each other.
+        r = self.ratio("fs-a", "stock")
+        self.assertAlmostEqual(r.value, 126 / 85)
+        self.assertEqual((r.lo, r.hi, r.n), (None, None, 0))
+
+    def test_targets(self):
+        ts = {t.config: t for t in report.targets(self.data, self.cells)
+              if t.what.startswith("ratio")}
+        self.assertEqual(ts["fs-a"].verdict, report.NOISE)     # 2 pairs: a wide interval
+        self.assertLess(ts["fs-a"].lo, 1)
+        self.assertGreater(ts["fs-a"].hi, 1)
+        self.assertEqual(ts["fs-c"].verdict, report.MET)       # by the value alone
+        self.assertEqual((ts["fs-c"].lo, ts["fs-c"].hi), (None, None))
+        self.assertAlmostEqual(ts["fs-a"].stock, geo([0.8, 0.9]))
+
+    def test_rst(self):
+        text = report.render(self.data, self.cells)
+        lines = text.splitlines()
+        i = lines.index(".. list-table:: w, 2 vCPUs, 2\u20136 runs each")
+        rows = [line[7:] for line in lines[i:] if line.startswith(("   * - ", "     - "))]
+        fs_c = rows.index("``fs-c``")
+        self.assertEqual(rows[fs_c + 1:fs_c + 4], ["270.0 (260.0\u2013280.0)",
+                                                   f"{270 / 110:.3f}", f"{270 / 85:.3f}"])
+        self.assertIn("**1 of 3 targets met**, 2 within noise, 0 not met "
+                      "(3 without the data to judge).", lines)
+
+
+class Statistics(unittest.TestCase):
+    def test_paired_by_hand(self):
+        # logs 0.0953, 0.1823, 0, 0.1398: mean 0.10435, sd 0.07811;
+        # half width 3.182 * 0.07811 / 2 = 0.12428.
+        r = report.paired([1.1, 1.2, 1.0, 1.15])
+        self.assertAlmostEqual(r.value, 1.109987, places=5)
+        self.assertAlmostEqual(r.lo, 0.980270, places=5)
+        self.assertAlmostEqual(r.hi, 1.256869, places=5)
+        self.assertEqual(r.n, 4)
+        value, lo, hi = geo([1.1, 1.2, 1.0, 1.15], 3.182)
+        for got, want in ((r.value, value), (r.lo, lo), (r.hi, hi)):
+            self.assertAlmostEqual(got, want)
+
+    def test_paired_is_symmetric_in_logs(self):
+        r = report.paired([2.0, 0.5])
+        self.assertAlmostEqual(r.value, 1.0)
+        self.assertAlmostEqual(r.lo * r.hi, 1.0)
+
+    def test_single_ratio_has_no_interval(self):
+        r = report.paired([1.25])
+        self.assertAlmostEqual(r.value, 1.25)
+        self.assertEqual((r.lo, r.hi, r.n), (None, None, 1))
+
+    def test_t95(self):
+        self.assertEqual(report.t95(1), 12.706)
+        self.assertEqual(report.t95(3), 3.182)
+        self.assertEqual(report.t95(30), 2.042)
+        self.assertAlmostEqual(report.t95(40), 2.021, places=3)
+        self.assertAlmostEqual(report.t95(120), 1.980, places=3)
+        self.assertTrue(1.96 < report.t95(10000) < 1.961)
+        ts = [report.t95(df) for df in range(1, 200)]
+        self.assertEqual(ts, sorted(ts, reverse=True))
+
+
+class Judge(unittest.TestCase):
+    above = staticmethod(lambda x: x > 1.0)
+
+    def test_interval(self):
+        self.assertEqual(report.judge(1.1, 1.05, 1.2, self.above), report.MET)
+        self.assertEqual(report.judge(0.9, 0.8, 0.95, self.above), report.NOT_MET)
+        self.assertEqual(report.judge(1.02, 0.97, 1.08, self.above), report.NOISE)
+        self.assertEqual(report.judge(0.99, 0.97, 1.01, self.above), report.NOISE)
+        at_least = lambda x: x >= 0.98                  # noqa: E731
+        self.assertEqual(report.judge(0.99, 0.98, 1.0, at_least), report.MET)
+
+    def test_no_data(self):
+        self.assertEqual(report.judge(None, None, None, self.above), report.NO_DATA)
+
+    def test_value_alone(self):
+        self.assertEqual(report.judge(1.1, None, None, self.above), report.MET)
+        self.assertEqual(report.judge(0.9, None, None, self.above), report.NOT_MET)
+        self.assertEqual(report.judge(1.0, None, None, self.above), report.NOT_MET)
+        self.assertEqual(report.judge(1.1, 0.9, None, self.above), report.MET)
 
 
 class Malformed(unittest.TestCase):
@@ -365,6 +600,26 @@ class Malformed(unittest.TestCase):
         ls = json.loads(good[-1])
         self.bad(good + [json.dumps(dict(ls, connections=0))], "\"connections\"")
         self.bad(good + [json.dumps(dict(ls, top=[["a"]]))], "\"top\"")
+
+    def test_pair(self):
+        good = fixture_lines()
+        run = json.loads(good[3])
+        for pair in (3, "bad name!", "", ["fs-auto"], True):
+            self.bad(good + [json.dumps(dict(run, pair=pair))],
+                     "\"pair\" must be a configuration name or null")
+        data = report.finish(report.parse(good + [json.dumps(dict(run, pair="fs-auto"))]))
+        self.assertEqual(data.runs[-1]["pair"], "fs-auto")
+
+    def test_duplicates_key_on_round_and_pair(self):
+        good = fixture_lines()
+        run = json.loads(good[3])
+        a, b = (json.dumps(dict(run, round=7, pair=p)) for p in ("fs-auto", "fs-ioctl"))
+        data = report.finish(report.parse(good + [a, b]))
+        self.assertEqual(len(data.runs), len(runs()) + 2)
+        self.bad(good + [a, b, a], "a second measurement of fsbench, 1 vCPU(s), stock, "
+                                   "round 7, pair fs-auto (the first is at f.jsonl:")
+        # A null pair is no pair: the same run as the fixture's.
+        self.bad(good + [json.dumps(dict(run, pair=None))], "round 0 (the first is at")
 
     def test_main_exits_non_zero(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -19,6 +19,14 @@
 # jump label (an "Oops: int3" at boot or when a static key flips), which
 # would fail runs for the emulator's sake.  FASTSOCKET_TCG_THREAD=multi
 # restores it.
+#
+# FASTSOCKET_ICOUNT=SHIFT (single-threaded TCG only) runs the guest's
+# clock on instructions executed, one every 2^SHIFT ns, rather than on the
+# host's time: the benchmark's clock for figures that the host's own
+# speed, which varies by tens of percent from second to second on a shared
+# machine, must not move.  sleep=on: an idle guest waits in host time (with
+# sleep=off its clock would race ahead while it waits for the host's
+# files, and its timeouts would fire early).
 set -euo pipefail
 
 kdir=$1
@@ -38,12 +46,14 @@ case $(realpath -m "$out") in
 	exit 1
 	;;
 esac
+accel="-accel tcg,thread=${FASTSOCKET_TCG_THREAD:-single}"
+[ -z "${FASTSOCKET_ICOUNT:-}" ] || accel="$accel -icount shift=$FASTSOCKET_ICOUNT,sleep=on"
 mem=2G
 # KASAN's shadow memory and lockdep's tables want room as cpus grow.
 [ "$cpus" -gt 2 ] && mem=3G
 
 exec vng --run "$kdir" --disable-kvm --cpus "$cpus" --memory "$mem" \
 	--verbose --rwdir "$out" \
-	--qemu-opts="-accel tcg,thread=${FASTSOCKET_TCG_THREAD:-single}" \
+	--qemu-opts="$accel" \
 	--append "oops=panic panic=-1" \
 	-- "$cmd" </dev/null

@@ -42,9 +42,9 @@ lock_groups() {
 		'{groups: $groups, top: $top}'
 }
 
-emit_meta debug
+emit_meta
 for config in $(config_names); do
-	[ "$(config_field "$config" 5)" = n/a ] && continue
+	config_runs "$config" fsbench || continue
 	config_setup "$config"
 	bench_server "$config"
 	echo 0 >/proc/lock_stat
@@ -55,8 +55,8 @@ for config in $(config_names); do
 	locks=$(lock_groups)
 	fs_server_stop /tmp/bench-server.json
 	jq -c --arg c "$config" --argjson cpus "$BENCH_CPUS" --argjson locks "$locks" \
-		'{kind: "lockstat", kernel: "debug", cpus: $cpus, workload: "fsbench", config: $c,
-		  connections: .completed, failed: .failed} + $locks' \
+		--arg kernel "$BENCH_KERNEL" '{kind: "lockstat", kernel: $kernel, cpus: $cpus,
+		  workload: "fsbench", config: $c, connections: .completed, failed: .failed} + $locks' \
 		/tmp/bench-client.json >>"$BENCH_JSONL"
 	echo "bench: lockstat $config: $(tail -n 1 "$BENCH_JSONL" | jq -c .groups)"
 done
