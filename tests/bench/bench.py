@@ -62,6 +62,17 @@ def prepare(variants):
         sys.exit("error: userspace-tools did not build")
 
 
+def use_tcg(thread, icount_shift=None):
+    """The accelerator the next VMs boot with (tests/vm/boot.sh), and its
+    description for the report."""
+    os.environ["FASTSOCKET_TCG_THREAD"] = thread
+    os.environ.pop("FASTSOCKET_ICOUNT", None)
+    os.environ["FS_ACCEL"] = f"tcg,thread={thread}"
+    if icount_shift is not None:
+        os.environ["FASTSOCKET_ICOUNT"] = str(icount_shift)
+        os.environ["FS_ACCEL"] += f",icount shift={icount_shift},sleep=on"
+
+
 def host_facts():
     """What the report says about the machine the VMs ran on."""
     model = "unknown"
@@ -160,27 +171,21 @@ def main():
         # a guest second of icount (500 million instructions) takes a few
         # host seconds.
         limit = rounds * 22 * (seconds * (6 if icount else 1) + 12) + 300
-        os.environ.pop("FASTSOCKET_ICOUNT", None)
         if icount:
             # One instruction every 2 ns: a 500 MHz guest, whose second
             # takes a few host seconds.
-            os.environ["FASTSOCKET_TCG_THREAD"] = "single"
-            os.environ["FASTSOCKET_ICOUNT"] = "1"
-            os.environ["FS_ACCEL"] = "tcg,thread=single,icount shift=1,sleep=on"
+            use_tcg("single", icount_shift=1)
         else:
             # A host thread per vCPU: the vCPUs run in parallel, as far as
             # the host's cpus go.  The bench kernel patches no jump label,
             # which is what makes this QEMU's multi-threaded TCG trip
             # (tests/vm/boot.sh).
-            os.environ["FASTSOCKET_TCG_THREAD"] = "multi"
-            os.environ["FS_ACCEL"] = "tcg,thread=multi"
+            use_tcg("multi")
         f = vm("bench", c, "bench", limit)
         ok &= f is not None
         files += [f] if f else []
     # The debug kernel patches jump labels: back to single-threaded TCG.
-    os.environ["FASTSOCKET_TCG_THREAD"] = "single"
-    os.environ.pop("FASTSOCKET_ICOUNT", None)
-    os.environ["FS_ACCEL"] = "tcg,thread=single"
+    use_tcg("single")
     if not args.no_lockstat:
         for c in cpus:
             f = vm("debug", c, "bench_lockstat", 1800)

@@ -167,14 +167,19 @@ app_reuseport() {
 	[ "$(config_field "$1" 6)" = reuseport ] && echo 1 || echo 0
 }
 
-# The figures of a wrk run (wrk_field's JSON) against a server measured by
-# libfsprobe.so ($probe; $back: the backend's, or null).
-WRK_FIGURES='{
-	seconds: $seconds, completed: .requests, failed: (.errors + .non2xx),
-	conn_per_sec: .rps, p50_us: .p50_us, p99_us: .p99_us, p999_us: null,
-	locality: $probe.fraction, per_cpu_accepts: $probe.per_cpu_accepts,
-	accepted: $probe.accepts}
-	+ (if $back == null then {} else {back_locality: $back.fraction} end)'
+# record_wrk WORKLOAD CONFIG ROUND PAIR COUNTS BACK: records the wrk run in
+# /tmp/bench-wrk.out against a server measured by libfsprobe.so in
+# /tmp/bench-probe; BACK: the backend's probe summary, or null.
+record_wrk() {
+	wrk_field /tmp/bench-wrk.out json >/tmp/bench-wrk.json
+	record "$1" "$2" "$3" "$4" /tmp/bench-wrk.json "$5" \
+		--argjson probe "$("$FS_TOOLS/fsprobe" /tmp/bench-probe)" --argjson back "$6" '{
+		seconds: $seconds, completed: .requests, failed: (.errors + .non2xx),
+		conn_per_sec: .rps, p50_us: .p50_us, p99_us: .p99_us, p999_us: null,
+		locality: $probe.fraction, per_cpu_accepts: $probe.per_cpu_accepts,
+		accepted: $probe.accepts}
+		+ (if $back == null then {} else {back_locality: $back.fraction} end)'
+}
 
 # run_nginx CONFIG ROUND PAIR: nginx (one worker per cpu, accept_mutex
 # off, its default) under wrk with "Connection: close" for BENCH_SECONDS.
@@ -188,10 +193,7 @@ run_nginx() {
 	wrk_run http://127.0.0.1:8080/ /tmp/bench-wrk.out
 	counts=$(counters_end)
 	app_stop "$NGINX_PID"
-	wrk_field /tmp/bench-wrk.out json >/tmp/bench-wrk.json
-	record nginx "$1" "$2" "$3" /tmp/bench-wrk.json "$counts" \
-		--argjson probe "$("$FS_TOOLS/fsprobe" /tmp/bench-probe)" --argjson back null \
-		"$WRK_FIGURES"
+	record_wrk nginx "$1" "$2" "$3" "$counts" null
 }
 
 # run_haproxy CONFIG ROUND PAIR: haproxy (a thread per cpu) in front of
@@ -210,10 +212,7 @@ run_haproxy() {
 	counts=$(counters_end)
 	haproxy_stop "$HAPROXY_PID"
 	app_stop "$NGINX_PID"
-	wrk_field /tmp/bench-wrk.out json >/tmp/bench-wrk.json
-	record haproxy "$1" "$2" "$3" /tmp/bench-wrk.json "$counts" \
-		--argjson probe "$("$FS_TOOLS/fsprobe" /tmp/bench-probe)" \
-		--argjson back "$("$FS_TOOLS/fsprobe" /tmp/bench-probe-back)" "$WRK_FIGURES"
+	record_wrk haproxy "$1" "$2" "$3" "$counts" "$("$FS_TOOLS/fsprobe" /tmp/bench-probe-back)"
 }
 
 # record WORKLOAD CONFIG ROUND PAIR INPUT COUNTS [JQ OPTIONS...] FIGURES:

@@ -20,12 +20,16 @@ APP_SECONDS=$BENCH_SECONDS
 workloads=${FS_BENCH_WORKLOADS:-fsbench nginx haproxy}
 
 emit_meta
+# The configurations each load pairs with the baseline.
+declare -A pairs_of
+for w in $workloads; do
+	for c in $(config_names); do
+		[ "$c" != "$BENCH_BASELINE" ] && config_runs "$c" "$w" && pairs_of[$w]+=" $c"
+	done
+done
 for round in $(seq 0 $((BENCH_ROUNDS - 1))); do
 	for w in $workloads; do
-		others=()
-		for c in $(config_names); do
-			[ "$c" != "$BENCH_BASELINE" ] && config_runs "$c" "$w" && others+=("$c")
-		done
+		read -r -a others <<<"${pairs_of[$w]}"
 		n=${#others[@]}
 		for i in $(seq 0 $((n - 1))); do
 			pair=${others[$(((i + round) % n))]}
