@@ -508,8 +508,10 @@ def reading_section(data):
         "after it) and gives the geometric mean of those ratios; in "
         f"parentheses, its {CONFIDENCE} confidence interval (Student's t on the "
         "logarithms of the ratios)."
-        + (f"  The ratio to {lit(STOCK)} divides medians (the two were not "
-           "paired), so it has no interval." if has_stock else ""),
+        + (f"  The ratio to {lit(STOCK)} divides medians and has no interval: "
+           f"configurations are paired with {lit(BASELINE)}, not with {lit(STOCK)} "
+           f"(only {lit(BASELINE)}'s own ratio to {lit(STOCK)} comes from pairs)."
+           if has_stock else ""),
         "Latencies are per connection, in milliseconds.",
         "Locality is the fraction of connections accepted on the CPU that "
         "processed their packets (haproxy: front end; back locality: its "
