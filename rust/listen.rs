@@ -7,6 +7,10 @@
 //! read-only copy of the part that CPU needs, published with RCU and
 //! rebuilt whenever the registry changes.  Local listeners are destroyed
 //! only after a grace period that follows their removal from the tables.
+//!
+//! A first accept on a CPU replaces that CPU's table but does not wait for
+//! the grace period that frees the old one: the scanner frees it, so that
+//! the worker goes on accepting.
 
 use core::{
     ptr::NonNull,
@@ -195,6 +199,9 @@ pub(crate) struct Tables {
     #[pin]
     registry: Mutex<Registry>,
     cpus: KVec<RcuBox<CpuTable>>,
+    /// Tables unpublished by first accepts, for the scanner to free.
+    #[pin]
+    retired: Mutex<KVec<Retired<CpuTable>>>,
     stats: Arc<Stats>,
 }
 
@@ -209,6 +216,7 @@ impl Tables {
         Ok(try_pin_init!(Self {
             registry <- new_mutex!(Registry { slots: KVec::new() }),
             cpus,
+            retired <- new_mutex!(KVec::new()),
             stats,
         }? Error))
     }
@@ -355,8 +363,24 @@ impl Tables {
         self.stats.add(cpu, Counter::LocalListeners, 1);
         let old = self.publish(&reg, cpu);
         drop(reg);
-        Retired::free([old]);
+        self.defer(old);
         Some(held)
+    }
+
+    /// Leaves `old` to the scanner, which frees it after a grace period.
+    fn defer(&self, old: Retired<CpuTable>) {
+        if old.is_none() {
+            return;
+        }
+        // On allocation failure `push` drops `old`, which waits for its
+        // own grace period: slower, never unsafe.
+        let _ = self.retired.lock().push(old, GFP_KERNEL);
+    }
+
+    /// Frees, after one grace period, the tables left by [`Self::defer`].
+    fn reap(&self) {
+        let batch = core::mem::take(&mut *self.retired.lock());
+        Retired::free(batch);
     }
 
     /// Enables local listen on the listening socket `sk` (locked) for
@@ -438,9 +462,12 @@ impl Tables {
         }
     }
 
-    /// Unpublishes every table, waiting for a grace period.
+    /// Unpublishes every table and frees it with the deferred ones, after
+    /// one grace period.  The scanner must be stopped already.
     fn clear_tables(&self) {
-        Retired::free(self.cpus.iter().map(|t| t.replace(None)));
+        let deferred = core::mem::take(&mut *self.retired.lock());
+        let published = self.cpus.iter().map(|t| t.replace(None));
+        Retired::free(Iterator::chain(published, deferred));
     }
 
     /// The state of `sk` for `FASTSOCKET_IOC_LISTEN_STATE`.
@@ -552,6 +579,7 @@ impl Tables {
 
 impl kthread::Periodic for Tables {
     fn tick(&self) {
+        self.reap();
         self.scan();
     }
 

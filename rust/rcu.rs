@@ -99,6 +99,11 @@ impl<T> Retired<T> {
         Retired(ptr::null_mut())
     }
 
+    /// Whether there is nothing to free.
+    pub(crate) fn is_none(&self) -> bool {
+        self.0.is_null()
+    }
+
     /// Frees a batch of retired values after one grace period.
     pub(crate) fn free(batch: impl IntoIterator<Item = Retired<T>>) {
         let mut synced = false;
@@ -134,3 +139,6 @@ impl<T> Drop for Retired<T> {
 unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
+// SAFETY: a `Retired<T>` owns the value, which readers on any CPU may still
+// share until the grace period: moving it moves a `T` others hold as `&T`.
+unsafe impl<T: Send + Sync> Send for Retired<T> {}
