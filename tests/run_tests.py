@@ -221,20 +221,25 @@ def vm_boot(variant, cpus, scenarios, limit):
     return console, time.time() - start
 
 
+def scenario_outcome(out, name):
+    """The result line of scenario NAME in OUT (None if it did not run)
+    and the kernel reports of its dmesg."""
+    res, dmesg = out / f"{name}.result", out / f"{name}.dmesg"
+    result = res.read_text().strip() if res.exists() else None
+    text = dmesg.read_text(errors="replace") if dmesg.exists() else ""
+    return result, [line for line in text.splitlines() if REPORT.search(line)]
+
+
 def vm_tests(k, variant, cpus, scenarios, console, seconds):
     """Reports the scenarios of one VM run."""
     out = vm_out(variant, cpus)
     reports_seen = []
     for name in scenarios:
         test = f"vm_cpus{cpus}_{'harness_catches_reports' if name == SELFTEST else name}"
-        res = out / f"{name}.result"
-        if not res.exists():
-            reason = "not run: the VM did not get there"
-            k.result(test, False, reason)
+        result, reports = scenario_outcome(out, name)
+        if result is None:
+            k.result(test, False, "not run: the VM did not get there")
             continue
-        result = res.read_text().strip()
-        dmesg = (out / f"{name}.dmesg").read_text(errors="replace") if (out / f"{name}.dmesg").exists() else ""
-        reports = [line for line in dmesg.splitlines() if REPORT.search(line)]
         reports_seen += reports
         figures = []
         kvf = out / f"{name}.kv"

@@ -112,9 +112,9 @@ def vm(variant, cpus, scenario, limit):
     console = rt.vm_run(variant, cpus, [scenario], out, limit)
     done.set()
     t.join()
-    result = (out / f"{scenario}.result").read_text().strip() if (out / f"{scenario}.result").exists() else "not run"
-    dmesg = (out / f"{scenario}.dmesg").read_text(errors="replace") if (out / f"{scenario}.dmesg").exists() else ""
-    reports = [line for line in (dmesg + console).splitlines() if rt.REPORT.search(line)]
+    result, reports = rt.scenario_outcome(out, scenario)
+    result = result or "not run"
+    reports += [line for line in console.splitlines() if rt.REPORT.search(line)]
     say(f"{cpus} vCPU(s), {variant} kernel: {result} in {time.time() - start:.0f} s")
     if reports:
         say(f"kernel report: {reports[0].strip()} (console: {out}/console.log)")

@@ -352,6 +352,27 @@ def judge(value, lo, hi, ok):
     return NOISE
 
 
+def speed_target(cells, w, config, cpus):
+    """At 1 vCPU no cost (ratio at least RATIO_1CPU); on more, faster."""
+    r = ratio(cells, w, cpus, config, BASELINE) or Ratio(None)
+    rs = ratio(cells, w, cpus, STOCK, BASELINE)
+    if cpus == 1:
+        what, ok = f"ratio to {BASELINE} \u2265 {RATIO_1CPU:.2f}", lambda x: x >= RATIO_1CPU
+    else:
+        what, ok = f"ratio to {BASELINE} > 1.00", lambda x: x > 1.0
+    return Target(w, config, cpus, what, r.value, judge(r.value, r.lo, r.hi, ok),
+                  rs.value if rs else None, lo=r.lo, hi=r.hi)
+
+
+def locality_target(cells, w, config, cpus):
+    """Connections handled where they arrived, against 1/N."""
+    cell, st = cells.get((w, cpus, config)), cells.get((w, cpus, STOCK))
+    loc = cell.median["locality"] if cell else None
+    return Target(w, config, cpus, f"locality \u2265 {LOCALITY:.2f}", loc,
+                  judge(loc, None, None, lambda x: x >= LOCALITY),
+                  st.median["locality"] if st else None, 1 / cpus)
+
+
 def targets(data, cells):
     """The targets of every "fs-" configuration, per workload and vCPU count."""
     out = []
@@ -360,23 +381,9 @@ def targets(data, cells):
             if not config.startswith("fs-"):
                 continue
             for cpus in cpus_of(data, w):
-                r = ratio(cells, w, cpus, config, BASELINE) or Ratio(None)
-                rs = ratio(cells, w, cpus, STOCK, BASELINE)
-                sv = rs.value if rs else None
-                if cpus == 1:
-                    what, ok = f"ratio to {BASELINE} \u2265 {RATIO_1CPU:.2f}", \
-                        lambda x: x >= RATIO_1CPU
-                else:
-                    what, ok = f"ratio to {BASELINE} > 1.00", lambda x: x > 1.0
-                out.append(Target(w, config, cpus, what, r.value,
-                                  judge(r.value, r.lo, r.hi, ok), sv, lo=r.lo, hi=r.hi))
-                if cpus == 1:
-                    continue
-                cell, st = cells.get((w, cpus, config)), cells.get((w, cpus, STOCK))
-                loc = cell.median["locality"] if cell else None
-                out.append(Target(w, config, cpus, f"locality \u2265 {LOCALITY:.2f}",
-                                  loc, judge(loc, None, None, lambda x: x >= LOCALITY),
-                                  st.median["locality"] if st else None, 1 / cpus))
+                out.append(speed_target(cells, w, config, cpus))
+                if cpus > 1:
+                    out.append(locality_target(cells, w, config, cpus))
     return out
 
 
