@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -85,6 +86,26 @@ static void others(void)
 	close(fd);
 }
 
+static void epolls(int lfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	errno = 0;
+	show("epoll_ctl_add_listener", epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+	errno = 0;
+	show("epoll_ctl_add_again", epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+	errno = 0;
+	show("epoll_ctl_mod", epoll_ctl(ep, EPOLL_CTL_MOD, lfd, &ev));
+	errno = 0;
+	show("epoll_ctl_del", epoll_ctl(ep, EPOLL_CTL_DEL, lfd, NULL));
+	errno = 0;
+	show("epoll_ctl_bad_epfd", epoll_ctl(-1, EPOLL_CTL_ADD, lfd, &ev));
+	errno = 0;
+	show("epoll_ctl_bad_fd", epoll_ctl(ep, EPOLL_CTL_ADD, -1, &ev));
+	close(ep);
+}
+
 static void accepts(int lfd)
 {
 	struct sockaddr_in a;
@@ -123,6 +144,7 @@ int main(void)
 	}
 	tcp6();
 	others();
+	epolls(lfd);
 	accepts(lfd);
 	close(lfd);
 	return 0;

@@ -70,6 +70,13 @@ calls some_cpus FASTSOCKET_CPUS=$last FASTSOCKET_VERBOSE=1
 grep -q "local listen on cpus $last\$" /tmp/some_cpus.err ||
 	fail "FASTSOCKET_CPUS=$last: $(cat /tmp/some_cpus.err)"
 
+# FASTSOCKET_PIN: the thread is pinned once, when it first registers the
+# listener with epoll (before its first accept), with the same results.
+calls pinned FASTSOCKET_PIN=1 FASTSOCKET_VERBOSE=1
+grep -q 'pinned to cpu [0-9]* at its first epoll_ctl$' /tmp/pinned.err &&
+	[ "$(grep -c 'pinned to cpu' /tmp/pinned.err)" = 1 ] ||
+	fail "FASTSOCKET_PIN: expected one pin at epoll_ctl: $(cat /tmp/pinned.err)"
+
 # FASTSOCKET_DISABLE: as if not preloaded.
 calls disabled FASTSOCKET_DISABLE=1
 [ "$libfsocket_lines" = 0 ] || fail "disabled: $(cat /tmp/disabled.err)"

@@ -3,7 +3,8 @@
 # a threaded one (a thread per cpu), a single-threaded one, and forked
 # workers pinned by libfsocket.so itself (FASTSOCKET_PIN=1), each on stock
 # 6.12, with libfsocket.so and in the auto mode.  Every connection
-# completes; the pinned ones are local under fastsocket.
+# completes; the pinned ones are local under fastsocket.  Pinned epoll
+# workers are woken on their own cpu.
 . "$FS_TOP/tests/vm/lib.sh"
 . "$FS_TOP/tests/vm/apps.sh"
 
@@ -59,6 +60,26 @@ kv pinned_cpus_accepting "$accepting"
 [ "$accepting" = "$cpus" ] || fail "FASTSOCKET_PIN: workers accepted on $accepting of $cpus cpus"
 if [ "$cpus" -gt 1 ]; then
 	at_least "$LOCALITY" 0.8 || fail "FASTSOCKET_PIN: locality $LOCALITY"
+fi
+
+# Epoll workers that all start on cpu 0 and that libfsocket.so pins: each
+# must be pinned before it registers the listener with epoll, or the
+# worker of the last cpu waits on cpu 0's wait queue and the connections
+# of its own cpu wait for the scan thread (they "move").  The client runs
+# on the last cpu only, so that nothing else wakes that worker.
+if [ "$cpus" -gt 1 ]; then
+	mode_setup preload
+	moved=$(proc_total moved)
+	SERVER_NS="taskset -c 0 env LD_PRELOAD=$FS_PRELOAD FASTSOCKET_PIN=1 FASTSOCKET_CPUS=0-$((cpus - 1))" \
+		fs_server --listen 127.0.0.1:0 --workers "$cpus" --mode process --accept-mode epoll
+	taskset -pc $((cpus - 1)) $$ >/dev/null
+	fs_client "$SERVER_ADDR" "$n" /tmp/epoll.json --threads 1
+	taskset -pc 0-$((cpus - 1)) $$ >/dev/null
+	fs_server_stop /tmp/epoll.server.json
+	moved=$(($(proc_total moved) - moved))
+	kv epoll_pinned_moved "$moved"
+	kv epoll_pinned_conn_per_sec "$(json_field /tmp/epoll.json conn_per_sec)"
+	[ "$moved" = 0 ] || fail "FASTSOCKET_PIN, epoll workers: $moved connections waited for the scan thread"
 fi
 if is_loaded; then
 	fs_sysctl listen_auto 0

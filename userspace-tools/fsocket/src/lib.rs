@@ -22,6 +22,7 @@
 //! switch the library off.  `Documentation/userspace.rst` is the manual.
 
 pub mod config;
+mod fdset;
 mod log;
 pub mod pin;
 mod real;
@@ -30,6 +31,7 @@ mod sock;
 use config::Config;
 use core::ffi::c_int;
 use fastsocket_abi::{cpulist, Device};
+use fdset::FdSet;
 use std::{
     cell::Cell,
     sync::{
@@ -47,8 +49,10 @@ static PIN_CPUS: OnceLock<Vec<usize>> = OnceLock::new();
 /// has it was not placed by the application.
 static PIN_START: OnceLock<Vec<usize>> = OnceLock::new();
 /// Set once a listener was enabled with `FASTSOCKET_PIN=1`: from then on
-/// accepting threads are pinned.
+/// threads that register a listener with epoll or accept are pinned.
 static PIN_ARMED: AtomicBool = AtomicBool::new(false);
+/// The listeners enabled here: `epoll_ctl()` pins only for these.
+static ENABLED: FdSet = FdSet::new();
 
 thread_local! {
     /// Whether this thread was considered for pinning already.
@@ -88,6 +92,7 @@ fn enable(fd: c_int) {
     });
     match result {
         Ok(()) => {
+            ENABLED.insert(fd);
             if cfg.verbose {
                 let cpus = cfg
                     .cpus
@@ -124,12 +129,14 @@ fn enable(fd: c_int) {
     }
 }
 
-/// Pins the calling thread, the first time it accepts, to the next cpu in
-/// turn, unless the application placed the thread itself.
-fn maybe_pin(fd: c_int) {
-    if PIN_DONE.with(|d| d.replace(true)) || !sock::is_listening(fd) {
+/// Pins the calling thread, the first time it accepts from or registers
+/// the listener `fd`, to the next cpu in turn, unless the application
+/// placed the thread itself.
+fn maybe_pin(fd: c_int, call: &str) {
+    if PIN_DONE.get() || !sock::is_listening(fd) {
         return;
     }
+    PIN_DONE.set(true);
     let Some(cpus) = PIN_CPUS.get() else { return };
     // A thread whose affinity was narrowed by the application stays put.
     if PIN_START.get() != Some(&pin::allowed_cpus()) {
@@ -141,7 +148,9 @@ fn maybe_pin(fd: c_int) {
     if pin::pin_thread(cpu) && config().verbose {
         // SAFETY: gettid() has no preconditions.
         let tid = unsafe { libc::gettid() };
-        log::line(&format!("thread {tid} pinned to cpu {cpu}"));
+        log::line(&format!(
+            "thread {tid} pinned to cpu {cpu} at its first {call}"
+        ));
     }
 }
 
@@ -180,7 +189,7 @@ pub unsafe extern "C" fn accept(
     // SAFETY: the caller's arguments, passed on unchanged.
     let rc = unsafe { real::accept(fd, addr, len) };
     if PIN_ARMED.load(Ordering::Relaxed) {
-        guarded(|| maybe_pin(fd));
+        guarded(|| maybe_pin(fd, "accept"));
     }
     rc
 }
@@ -200,7 +209,29 @@ pub unsafe extern "C" fn accept4(
     // SAFETY: the caller's arguments, passed on unchanged.
     let rc = unsafe { real::accept4(fd, addr, len, flags) };
     if PIN_ARMED.load(Ordering::Relaxed) {
-        guarded(|| maybe_pin(fd));
+        guarded(|| maybe_pin(fd, "accept"));
     }
     rc
+}
+
+/// `epoll_ctl(2)`; with `FASTSOCKET_PIN=1`, pins the thread before it
+/// first registers an enabled listener.  The registration waits on the
+/// listener's wait queue of the cpu it is made on: pinning afterwards, at
+/// the first accept, would leave the worker waiting on another cpu's.
+///
+/// # Safety
+///
+/// As `epoll_ctl(2)`: `event` as that requires.
+#[no_mangle]
+pub unsafe extern "C" fn epoll_ctl(
+    epfd: c_int,
+    op: c_int,
+    fd: c_int,
+    event: *mut libc::epoll_event,
+) -> c_int {
+    if op == libc::EPOLL_CTL_ADD && PIN_ARMED.load(Ordering::Relaxed) && ENABLED.contains(fd) {
+        guarded(|| maybe_pin(fd, "epoll_ctl"));
+    }
+    // SAFETY: the caller's arguments, passed on unchanged.
+    unsafe { real::epoll_ctl(epfd, op, fd, event) }
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The C library's own `listen`, `accept` and `accept4`, found behind ours
+//! The C library's own `listen`, `accept`, `accept4` and `epoll_ctl`, found behind ours
 //! with `dlsym(RTLD_NEXT)`.
 
 use core::ffi::CStr;
@@ -40,6 +40,7 @@ impl Next {
 static LISTEN: Next = Next::new(c"listen");
 static ACCEPT: Next = Next::new(c"accept");
 static ACCEPT4: Next = Next::new(c"accept4");
+static EPOLL_CTL: Next = Next::new(c"epoll_ctl");
 
 type ListenFn = unsafe extern "C" fn(libc::c_int, libc::c_int) -> libc::c_int;
 type AcceptFn =
@@ -49,6 +50,12 @@ type Accept4Fn = unsafe extern "C" fn(
     *mut libc::sockaddr,
     *mut libc::socklen_t,
     libc::c_int,
+) -> libc::c_int;
+type EpollCtlFn = unsafe extern "C" fn(
+    libc::c_int,
+    libc::c_int,
+    libc::c_int,
+    *mut libc::epoll_event,
 ) -> libc::c_int;
 
 /// -1 with `ENOSYS`: what an interposed call returns when no later object
@@ -111,4 +118,24 @@ pub unsafe fn accept4(
     let next: Accept4Fn = unsafe { core::mem::transmute(f) };
     // SAFETY: the caller's arguments, passed on unchanged.
     unsafe { next(fd, addr, len, flags) }
+}
+
+/// The C library's `epoll_ctl(2)`.
+///
+/// # Safety
+///
+/// As `epoll_ctl(2)`: `event` as that requires.
+pub unsafe fn epoll_ctl(
+    epfd: libc::c_int,
+    op: libc::c_int,
+    fd: libc::c_int,
+    event: *mut libc::epoll_event,
+) -> libc::c_int {
+    let Some(f) = EPOLL_CTL.get() else {
+        return no_such_function();
+    };
+    // SAFETY: `f` is the C library's `epoll_ctl`, of this type.
+    let next: EpollCtlFn = unsafe { core::mem::transmute(f) };
+    // SAFETY: the caller's arguments, passed on unchanged.
+    unsafe { next(epfd, op, fd, event) }
 }
