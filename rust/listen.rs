@@ -377,10 +377,14 @@ impl Tables {
         let _ = self.retired.lock().push(old, GFP_KERNEL);
     }
 
+    /// Takes the tables left by [`Self::defer`].
+    fn take_deferred(&self) -> KVec<Retired<CpuTable>> {
+        core::mem::take(&mut *self.retired.lock())
+    }
+
     /// Frees, after one grace period, the tables left by [`Self::defer`].
     fn reap(&self) {
-        let batch = core::mem::take(&mut *self.retired.lock());
-        Retired::free(batch);
+        Retired::free(self.take_deferred());
     }
 
     /// Enables local listen on the listening socket `sk` (locked) for
@@ -465,9 +469,8 @@ impl Tables {
     /// Unpublishes every table and frees it with the deferred ones, after
     /// one grace period.  The scanner must be stopped already.
     fn clear_tables(&self) {
-        let deferred = core::mem::take(&mut *self.retired.lock());
         let published = self.cpus.iter().map(|t| t.replace(None));
-        Retired::free(Iterator::chain(published, deferred));
+        Retired::free(Iterator::chain(published, self.take_deferred()));
     }
 
     /// The state of `sk` for `FASTSOCKET_IOC_LISTEN_STATE`.

@@ -3,8 +3,9 @@
 """`make bench`: stock 6.12 against every fastsocket configuration.
 
 Boots the bench kernel (the release kernel without jump labels, see
-tests/config/bench.config) under TCG on each vCPU count, one VM at a time (a benchmark must not share the host's cpus with another
-VM), and runs the `bench` scenario: every configuration of
+tests/config/bench.config) under TCG on each vCPU count, one VM at a
+time (a benchmark must not share the host's cpus with another VM), and
+runs the `bench` scenario: every configuration of
 tests/bench/configs under fsbench, nginx and haproxy, each measured back to
 back with the baseline (reuseport), for several rounds.  Then boots the debug
 kernel (CONFIG_LOCK_STAT) for the `bench_lockstat` scenario.  Finally
@@ -41,6 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import run_tests as rt  # noqa: E402  (the VM runner the tests use)
+from report import BASELINE  # noqa: E402
 
 TOP = rt.TOP
 
@@ -60,6 +62,19 @@ def prepare(variants):
             sys.exit(f"error: fastsocket.ko did not build for the {v} kernel:\n{r.stdout}{r.stderr}")
     if not rt.tools():
         sys.exit("error: userspace-tools did not build")
+
+
+def runs_per_round():
+    """Runs in one round of the `bench` scenario: for each load, two (the
+    pair) per configuration that runs it, the baseline aside."""
+    n = 0
+    for line in (HERE / "configs").read_text().splitlines():
+        f = [v.strip() for v in line.split("|")]
+        if line.startswith("#") or len(f) < 7 or f[0] == BASELINE:
+            continue
+        # Field 5 says whether fsbench runs, field 6 nginx and haproxy.
+        n += 2 * ((f[4] != "n/a") + 2 * (f[5] != "n/a"))
+    return n
 
 
 def use_tcg(thread, icount_shift=None):
@@ -166,11 +181,11 @@ def main():
         seconds = args.seconds or (1 if icount else 2)
         os.environ["FS_BENCH_ROUNDS"] = str(rounds)
         os.environ["FS_BENCH_SECONDS"] = str(seconds)
-        # Generous: a round is 22 runs (11 pairs) of `seconds` plus start
-        # and stop, which under TCG take from 2 (fsbench) to 8 s (haproxy);
-        # a guest second of icount (500 million instructions) takes a few
-        # host seconds.
-        limit = rounds * 22 * (seconds * (6 if icount else 1) + 12) + 300
+        # Generous: a round's runs last `seconds` plus start and stop,
+        # which under TCG take from 2 (fsbench) to 8 s (haproxy); a guest
+        # second of icount (500 million instructions) takes a few host
+        # seconds.
+        limit = rounds * runs_per_round() * (seconds * (6 if icount else 1) + 12) + 300
         if icount:
             # One instruction every 2 ns: a 500 MHz guest, whose second
             # takes a few host seconds.

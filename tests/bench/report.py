@@ -580,7 +580,7 @@ def workload_section(data, cells, w, images):
             rows.append(row)
         counts = [cells[(w, cpus, c)].runs for c in confs if (w, cpus, c) in cells]
         n_runs = (str(min(counts)) if min(counts) == max(counts)
-                    else f"{min(counts)}{DASH}{max(counts)}")
+                  else f"{min(counts)}{DASH}{max(counts)}")
         out += list_table(f"{w}, {plural(cpus, 'vCPU')}, {n_runs} runs each",
                           header, rows, widths)
     if absent:
