@@ -149,7 +149,8 @@ run_fsbench() {
 	record fsbench "$1" "$2" "$3" /tmp/bench-client.json "$counts" \
 		--slurpfile s /tmp/bench-server.json '{
 		seconds: .seconds, completed: .completed, failed: .failed,
-		conn_per_sec: .conn_per_sec, p50_us: .latency.p50_us,
+		conn_per_sec: .conn_per_sec, slice_ms: .slice_ms, per_slice: .per_slice,
+		p50_us: .latency.p50_us,
 		p99_us: .latency.p99_us, p999_us: .latency.p999_us,
 		locality: $s[0].fraction, per_cpu_accepts: $s[0].per_cpu_accepts,
 		accepted: $s[0].accepted}'
@@ -167,15 +168,34 @@ app_reuseport() {
 	[ "$(config_field "$1" 6)" = reuseport ] && echo 1 || echo 0
 }
 
-# record_wrk WORKLOAD CONFIG ROUND PAIR COUNTS BACK: records the wrk run in
-# /tmp/bench-wrk.out against a server measured by libfsprobe.so in
-# /tmp/bench-probe; BACK: the backend's probe summary, or null.
+# now_ms: wall-clock ms since the epoch in NOW_MS (bash's own clock: no
+# process), the clock libfsprobe.so counts accepts by.
+now_ms() {
+	local us=${EPOCHREALTIME/./}
+	NOW_MS=$((us / 1000))
+}
+
+# bench_wrk URL: wrk_run into /tmp/bench-wrk.out, its window in WRK_FROM
+# and WRK_TO (now_ms).
+bench_wrk() {
+	now_ms
+	WRK_FROM=$NOW_MS
+	wrk_run "$1" /tmp/bench-wrk.out
+	now_ms
+	WRK_TO=$NOW_MS
+}
+
+# record_wrk WORKLOAD CONFIG ROUND PAIR COUNTS BACK: records the wrk run of
+# bench_wrk against a server measured by libfsprobe.so in /tmp/bench-probe,
+# with the server's accepts in each 100 ms slice of the run; BACK: the
+# backend's probe summary, or null.
 record_wrk() {
 	wrk_field /tmp/bench-wrk.out json >/tmp/bench-wrk.json
-	record "$1" "$2" "$3" "$4" /tmp/bench-wrk.json "$5" \
-		--argjson probe "$("$FS_TOOLS/fsprobe" /tmp/bench-probe)" --argjson back "$6" '{
+	record "$1" "$2" "$3" "$4" /tmp/bench-wrk.json "$5" --argjson back "$6" \
+		--argjson probe "$("$FS_TOOLS/fsprobe" /tmp/bench-probe "$WRK_FROM" "$WRK_TO")" '{
 		seconds: $seconds, completed: .requests, failed: (.errors + .non2xx),
-		conn_per_sec: .rps, p50_us: .p50_us, p99_us: .p99_us, p999_us: null,
+		conn_per_sec: .rps, slice_ms: $probe.slice_ms, per_slice: $probe.per_slice,
+		p50_us: .p50_us, p99_us: .p99_us, p999_us: null,
 		locality: $probe.fraction, per_cpu_accepts: $probe.per_cpu_accepts,
 		accepted: $probe.accepts}
 		+ (if $back == null then {} else {back_locality: $back.fraction} end)'
@@ -190,7 +210,7 @@ run_nginx() {
 	FSPROBE_DIR=/tmp/bench-probe nginx_start /tmp/bench-nginx 8080 "$BENCH_CPUS" off \
 		"$(app_reuseport "$1")"
 	counters_start
-	wrk_run http://127.0.0.1:8080/ /tmp/bench-wrk.out
+	bench_wrk http://127.0.0.1:8080/
 	counts=$(counters_end)
 	app_stop "$NGINX_PID"
 	record_wrk nginx "$1" "$2" "$3" "$counts" null
@@ -208,7 +228,7 @@ run_haproxy() {
 	FSPROBE_DIR=/tmp/bench-probe-back nginx_start /tmp/bench-nginx 8080 "$BENCH_CPUS" off "$reuse"
 	FSPROBE_DIR=/tmp/bench-probe haproxy_start /tmp/bench-haproxy 8081 8080 "$reuse"
 	counters_start
-	wrk_run http://127.0.0.1:8081/ /tmp/bench-wrk.out
+	bench_wrk http://127.0.0.1:8081/
 	counts=$(counters_end)
 	haproxy_stop "$HAPROXY_PID"
 	app_stop "$NGINX_PID"

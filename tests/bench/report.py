@@ -47,6 +47,7 @@ T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 LOCALITY = 0.99     # at 2+ vCPUs: the "100 %" locality target
+MIN_SLICES = 8      # a run's slices that give it a rate of its faster half
 MISSING = "\u2013"  # en dash: a cell with no measurement
 DASH = "\u2013"     # separates the ends of a range
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -124,6 +125,11 @@ def _check_run(o, where):
         if v is not None and not (_is_num(v) and v >= 0):
             raise ReportError(f"{where}: \"{m}\" must be a number >= 0 or null, "
                               f"not {json.dumps(v)}")
+    if o.get("per_slice") is not None:
+        _require(o, "per_slice", lambda v: isinstance(v, list) and all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in v),
+            "a list of connection counts", where)
+        _require(o, "slice_ms", _pos_int, "a positive integer (with \"per_slice\")", where)
 
 
 def _check_lockstat(o, where):
@@ -224,6 +230,18 @@ class Cell:
     conn_max: float | None
     conn_by_pair: dict    # (round, pair) -> conn/s
     failed: int
+    fast_by_pair: dict = field(default_factory=dict)   # -> fast_half_rate
+
+
+def fast_half_rate(o):
+    """conn/s over the faster half of a run's slices (at least MIN_SLICES
+    of them), or None: the run's speed with the moments the host held the
+    VM back left out (along with anything else that slowed a few slices)."""
+    s = o.get("per_slice") or []
+    if len(s) < MIN_SLICES:
+        return None
+    fast = sorted(s)[len(s) // 2:]
+    return statistics.fmean(fast) * 1000 / o["slice_ms"]
 
 
 def median(values):
@@ -248,6 +266,8 @@ def aggregate(runs):
             conn_max=max(conn.values()) if conn else None,
             conn_by_pair=conn,
             failed=sum(o.get("failed") or 0 for o in rs),
+            fast_by_pair={(o["round"], o.get("pair")): fast_half_rate(o) for o in rs
+                          if fast_half_rate(o) is not None},
         )
     return cells
 
@@ -282,17 +302,20 @@ def paired(ratios):
     return Ratio(math.exp(mean), math.exp(mean - half), math.exp(mean + half), len(logs))
 
 
-def ratio(cells, workload, cpus, config, base):
+def ratio(cells, workload, cpus, config, base, fast=False):
     """config's conn/s over base's at the same (workload, cpus), or None.
     Runs measured together (same round and pair) are divided pair by pair;
-    without such pairs, the medians are."""
+    without such pairs, the medians are.  fast: the rates of the runs'
+    faster halves (fast_half_rate), pairs only."""
     c, b = cells.get((workload, cpus, config)), cells.get((workload, cpus, base))
     if c is None or b is None:
         return None
-    pairs = [v / b.conn_by_pair[k] for k, v in sorted(c.conn_by_pair.items(), key=str)
-             if v > 0 and b.conn_by_pair.get(k)]
+    cb, bb = (c.fast_by_pair, b.fast_by_pair) if fast else (c.conn_by_pair, b.conn_by_pair)
+    pairs = [v / bb[k] for k, v in sorted(cb.items(), key=str) if v > 0 and bb.get(k)]
     if pairs:
         return paired(pairs)
+    if fast:
+        return None
     cm, bm = c.median["conn_per_sec"], b.median["conn_per_sec"]
     if cm is None or not bm:
         return None
@@ -593,6 +616,36 @@ def workload_section(data, cells, w, images):
     return out
 
 
+def fast_half_section(data, cells):
+    """Ratios from the faster half of the runs' slices, where there are some."""
+    rows, cpus_all = [], sorted({o["cpus"] for o in data.runs})
+    for w in workloads(data):
+        for config in configs_of(data, w):
+            if config == BASELINE:
+                continue
+            rs = [ratio(cells, w, c, config, BASELINE, fast=True) for c in cpus_all]
+            if any(rs):
+                rows.append([esc(w), lit(config)]
+                            + [span(r.value, r.lo, r.hi, 3) if r else MISSING for r in rs])
+    if not rows:
+        return []
+    out = heading("The host's quiet moments", "=")
+    out += wrap("A run also counts its connections in slices of 100 ms (fsbench: its "
+                "client's completions; nginx and haproxy: the server's accepts, which "
+                "libfsprobe.so counts).  On a shared host a run holds stretches in "
+                "which the host did not run the VM; they slow a few slices.  This "
+                f"table divides the connections per second of the faster half of each "
+                f"run's slices, pair by pair, as the ratios to {lit(BASELINE)} above "
+                f"do with whole runs ({CONFIDENCE} confidence interval).  It is no "
+                "target: a cost of the guest's own that lands in a few slices (a "
+                "periodic thread, say) is dropped with the host's stalls.  It shows "
+                "how far apart the configurations are while the host leaves the "
+                "VM alone.") + [""]
+    return out + list_table(f"Ratio to {BASELINE}, faster half of the slices",
+                            ["Load", "Configuration"] + [plural(c, "vCPU") for c in cpus_all],
+                            rows, [10, 16] + [18] * len(cpus_all))
+
+
 def lock_section(data):
     out = heading("Lock contention", "=")
     if not data.lockstats:
@@ -673,6 +726,7 @@ def render(data, cells, intro=None, images=None):
     out += reading_section(data)
     for w in workloads(data):
         out += workload_section(data, cells, w, images.get(w, []))
+    out += fast_half_section(data, cells)
     out += lock_section(data)
     out += targets_section(data, targets(data, cells))
     while out and out[-1] == "":

@@ -520,6 +520,58 @@ class Pairing(unittest.TestCase):
                       "(3 without the data to judge).", lines)
 
 
+def sliced_lines(slices):
+    """Two pairs of fs-a with reuseport; slices: (config, round) -> per_slice."""
+    lines = [json.dumps(dict(meta("release", 2), rounds=2, configs=[
+        {"name": n, "label": n} for n in ("reuseport", "fs-a")]))]
+    for (config, r), s in slices.items():
+        lines.append(json.dumps({"kind": "run", "cpus": 2, "workload": "w", "config": config,
+                                 "round": r, "pair": "fs-a", "conn_per_sec": sum(s),
+                                 "failed": 0, "slice_ms": 100, "per_slice": s}))
+    return lines
+
+
+class Slices(unittest.TestCase):
+    # Eight slices each; a stall takes three slices of reuseport's round 0.
+    SLICES = {("reuseport", 0): [10, 10, 2, 2, 2, 10, 10, 10],
+              ("fs-a", 0): [11, 11, 11, 11, 11, 11, 11, 11],
+              ("reuseport", 1): [10, 10, 10, 10, 10, 10, 10, 10],
+              ("fs-a", 1): [12, 12, 12, 12, 12, 12, 12, 12]}
+
+    def setUp(self):
+        self.data = report.finish(report.parse(sliced_lines(self.SLICES), "sliced"))
+        self.cells = report.aggregate(self.data.runs)
+
+    def test_fast_half_rate(self):
+        run = {"slice_ms": 100, "per_slice": [1, 9, 3, 7, 5, 8, 2, 6]}
+        # The faster half: 9, 8, 7, 6 per 100 ms.
+        self.assertEqual(report.fast_half_rate(run), 75.0)
+        self.assertIsNone(report.fast_half_rate(dict(run, per_slice=[5] * 7)))
+        self.assertIsNone(report.fast_half_rate({"conn_per_sec": 5}))
+
+    def test_ratio_of_faster_halves_leaves_the_stall_out(self):
+        whole = report.ratio(self.cells, "w", 2, "fs-a", "reuseport")
+        self.assertAlmostEqual(whole.value, geo([88 / 56, 96 / 80]))
+        fast = report.ratio(self.cells, "w", 2, "fs-a", "reuseport", fast=True)
+        self.assertAlmostEqual(fast.value, geo([1.1, 1.2]))
+        self.assertEqual(fast.n, 2)
+
+    def test_section_only_with_slices(self):
+        text = report.render(self.data, self.cells)
+        self.assertIn("The host's quiet moments", text)
+        self.assertIn(span(*geo([1.1, 1.2], 12.706)), text)
+        plain = report.finish(report.parse(paired_lines(), "paired"))
+        self.assertNotIn("quiet moments", report.render(plain, report.aggregate(plain.runs)))
+
+    def test_bad_slices_are_refused(self):
+        for bad in ({"per_slice": [1, -1]}, {"per_slice": [1.5]}, {"per_slice": "12"},
+                    {"per_slice": [1, 2], "slice_ms": 0}, {"per_slice": [1, 2], "slice_ms": None}):
+            o = {"kind": "run", "cpus": 2, "workload": "w", "config": "fs-a", "round": 0,
+                 "slice_ms": 100, **bad}
+            with self.assertRaises(report.ReportError, msg=bad):
+                report.parse([json.dumps(o)])
+
+
 class Statistics(unittest.TestCase):
     def test_paired_by_hand(self):
         # logs 0.0953, 0.1823, 0, 0.1398: mean 0.10435, sd 0.07811;

@@ -136,6 +136,11 @@ impl From<Duration> for Load {
     }
 }
 
+/// The slices a client run's timeline is cut into (see
+/// [`Summary::with_slices`]): short enough that a two-second run has many,
+/// long enough that each holds many connections even under an emulator.
+pub const SLICE: Duration = Duration::from_millis(100);
+
 /// Hands out the connections of a [`Load`] to the client threads.
 struct Quota {
     load: Load,
@@ -161,6 +166,8 @@ struct Tally {
     failures: Vec<Failure>,
     /// Completed connections by the cpu the thread ran on at completion.
     per_cpu: Vec<u64>,
+    /// When each connection completed, since the start of the run.
+    done: Vec<Duration>,
 }
 
 impl Tally {
@@ -171,8 +178,9 @@ impl Tally {
         }
     }
 
-    fn completed(&mut self, latency: Duration) {
+    fn completed(&mut self, latency: Duration, since_start: Duration) {
         self.latencies_us.push(latency.as_micros() as u64);
+        self.done.push(since_start);
         // sched_getcpu() does not fail on Linux; were it to, the connection
         // would still count in `completed`, just on no cpu.
         if let Some(c) = cpu::current_cpu() {
@@ -186,6 +194,7 @@ impl Tally {
     fn merge(&mut self, o: Tally) {
         self.latencies_us.extend(o.latencies_us);
         self.failures.extend(o.failures);
+        self.done.extend(o.done);
         if self.per_cpu.len() < o.per_cpu.len() {
             self.per_cpu.resize(o.per_cpu.len(), 0);
         }
@@ -233,7 +242,7 @@ pub fn run_client(
             while quota.another() {
                 let t = Instant::now();
                 match one_connection(addr, x, timeout) {
-                    Ok(()) => mine.completed(t.elapsed()),
+                    Ok(()) => mine.completed(t.elapsed(), quota.start.elapsed()),
                     Err(e) => mine.failures.push(Failure::from_io(&e)),
                 }
             }
@@ -257,7 +266,7 @@ pub fn run_client(
     }
     let elapsed = quota.start.elapsed();
     let t = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(Summary::new(t.latencies_us, t.failures, t.per_cpu, elapsed))
+    Ok(Summary::new(t.latencies_us, t.failures, t.per_cpu, elapsed).with_slices(&t.done, SLICE))
 }
 
 /// Serves one connection: read the request, answer, close.

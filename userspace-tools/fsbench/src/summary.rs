@@ -74,6 +74,12 @@ pub struct Summary {
     /// Completed connections by the cpu the client thread ran on when the
     /// connection completed.
     pub per_cpu_connections: Vec<u64>,
+    /// Length of the slices of `per_slice`, in milliseconds (0: none).
+    pub slice_ms: u64,
+    /// Connections completed in each whole slice of the run.
+    pub per_slice: Vec<u64>,
+    /// The median of the slices' rates, in conn/s (0 with no whole slice).
+    pub median_conn_per_sec: f64,
 }
 
 impl Summary {
@@ -106,8 +112,53 @@ impl Summary {
             },
             latency: Percentiles::of(&mut latencies_us),
             per_cpu_connections,
+            ..Self::default()
         }
     }
+
+    /// Adds the run's timeline: `done` holds when each connection completed,
+    /// as time since the start of the run, cut into slices of `slice`.
+    pub fn with_slices(mut self, done: &[Duration], slice: Duration) -> Self {
+        self.per_slice = per_slice(done, slice, Duration::from_secs_f64(self.seconds));
+        self.slice_ms = slice.as_millis() as u64;
+        self.median_conn_per_sec = median_rate(&self.per_slice, slice);
+        self
+    }
+}
+
+/// Connections completed in each whole `slice` of a run `elapsed` long,
+/// from their completion times since the start; the last, partial, slice
+/// is left out, and so is everything with a zero `slice`.
+pub fn per_slice(done: &[Duration], slice: Duration, elapsed: Duration) -> Vec<u64> {
+    if slice.is_zero() {
+        return Vec::new();
+    }
+    let whole = (elapsed.as_nanos() / slice.as_nanos()) as usize;
+    let mut n = vec![0; whole];
+    for d in done {
+        if let Some(c) = n.get_mut((d.as_nanos() / slice.as_nanos()) as usize) {
+            *c += 1;
+        }
+    }
+    n
+}
+
+/// The median rate of the slices, in connections per second.  A host
+/// that stalls the VM for a moment slows the slices it falls in, and
+/// moves a mean over the run, but hardly the median.
+pub fn median_rate(slices: &[u64], slice: Duration) -> f64 {
+    if slices.is_empty() || slice.is_zero() {
+        return 0.0;
+    }
+    let mut v = slices.to_vec();
+    v.sort_unstable();
+    let m = v.len() / 2;
+    let median = if v.len() % 2 == 1 {
+        v[m] as f64
+    } else {
+        (v[m - 1] + v[m]) as f64 / 2.0
+    };
+    median / slice.as_secs_f64()
 }
 
 impl fmt::Display for Summary {
@@ -122,6 +173,15 @@ impl fmt::Display for Summary {
             "latency: p50 {} us, p99 {} us, p99.9 {} us, max {} us",
             self.latency.p50_us, self.latency.p99_us, self.latency.p999_us, self.latency.max_us
         )?;
+        if self.slice_ms > 0 {
+            write!(
+                f,
+                "\nmedian of {} slices of {} ms: {:.0} conn/s",
+                self.per_slice.len(),
+                self.slice_ms,
+                self.median_conn_per_sec
+            )?;
+        }
         write!(f, "\nper cpu: ")?;
         for (i, n) in self.per_cpu_connections.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
@@ -171,6 +231,28 @@ mod tests {
         assert!(text.lines().any(|l| l == "per cpu: 2, 0, 1"), "{text}");
         let j = serde_json::to_string(&s).unwrap();
         assert!(j.contains(r#""per_cpu_connections":[2,0,1]"#), "{j}");
+    }
+
+    #[test]
+    fn slices_count_whole_slices_only() {
+        let ms = Duration::from_millis;
+        let done = [ms(5), ms(99), ms(100), ms(250), ms(310), ms(330)];
+        // 350 ms: three whole slices of 100 ms; 310 and 330 fall in the fourth.
+        assert_eq!(per_slice(&done, ms(100), ms(350)), vec![2, 1, 1]);
+        assert_eq!(per_slice(&done, ms(100), ms(50)), Vec::<u64>::new());
+        assert_eq!(per_slice(&done, Duration::ZERO, ms(350)), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn the_median_rate_ignores_a_stalled_slice() {
+        let ms = Duration::from_millis;
+        assert_eq!(median_rate(&[10, 11, 1, 12, 10], ms(100)), 100.0);
+        assert_eq!(median_rate(&[10, 12], ms(100)), 110.0);
+        assert_eq!(median_rate(&[], ms(100)), 0.0);
+        let done: Vec<Duration> = (0..30).map(|i| ms(i * 10)).collect();
+        let s = Summary::new(vec![1; 30], vec![], vec![30], ms(300)).with_slices(&done, ms(100));
+        assert_eq!((s.slice_ms, s.per_slice.clone()), (100, vec![10, 10, 10]));
+        assert_eq!(s.median_conn_per_sec, 100.0);
     }
 
     #[test]

@@ -7,8 +7,15 @@
 /// Cpus a probe file counts (a cpu at or above lands in `UNKNOWN`).
 pub const CPUS: usize = 256;
 
-/// "fsprobe1", so that a stray file is not read as counters.
-pub const MAGIC: u64 = u64::from_le_bytes(*b"fsprobe1");
+/// "fsprobe2", so that a stray file (or one of another layout) is not
+/// read as counters.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"fsprobe2");
+
+/// Length of the time slices accepts are also counted by, in ms.
+pub const SLICE_MS: u64 = 100;
+/// Slices a file counts, from its making on (then accepts are no longer
+/// counted by time): over three minutes, many times a benchmark run.
+pub const SLICES: usize = 2048;
 
 /// Slot of the magic number.
 pub const SLOT_MAGIC: usize = 0;
@@ -22,8 +29,12 @@ pub const SLOT_UNKNOWN: usize = 3;
 pub const SLOT_ACCEPT_CPU: usize = 4;
 /// `CPUS` slots: accepts per cpu that processed the connection's packets.
 pub const SLOT_INCOMING_CPU: usize = SLOT_ACCEPT_CPU + CPUS;
+/// The slice the file was made in: wall-clock ms / `SLICE_MS`.
+pub const SLOT_T0: usize = SLOT_INCOMING_CPU + CPUS;
+/// `SLICES` slots: accepts per slice, from slice `SLOT_T0` on.
+pub const SLOT_SLICE: usize = SLOT_T0 + 1;
 /// Slots in a file.
-pub const SLOTS: usize = SLOT_INCOMING_CPU + CPUS;
+pub const SLOTS: usize = SLOT_SLICE + SLICES;
 /// Bytes in a file.
 pub const BYTES: usize = SLOTS * 8;
 
@@ -52,6 +63,17 @@ pub fn slots_for(accept_cpu: i32, incoming_cpu: i32) -> Vec<usize> {
     slots
 }
 
+/// The slice of wall-clock time `ms` (since the epoch).
+pub fn slice_of(ms: u64) -> u64 {
+    ms / SLICE_MS
+}
+
+/// The slot counting accepts in `slice`, in a file made in slice `t0`.
+pub fn slice_slot(t0: u64, slice: u64) -> Option<usize> {
+    let i = usize::try_from(slice.checked_sub(t0)?).ok()?;
+    (i < SLICES).then_some(SLOT_SLICE + i)
+}
+
 /// What the probe files of a run add up to.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Summary {
@@ -66,6 +88,13 @@ pub struct Summary {
     pub per_cpu_accepts: Vec<u64>,
     /// Accepts per cpu that processed the packets (the SYN's cpu).
     pub per_cpu_incoming: Vec<u64>,
+    /// Length of the slices of `per_slice`, in ms (0: no window asked).
+    pub slice_ms: u64,
+    /// Accepts in each whole slice of the window asked for.
+    pub per_slice: Vec<u64>,
+    /// Accepts by slice (wall-clock ms / `SLICE_MS`), of every file.
+    #[serde(skip)]
+    by_slice: std::collections::BTreeMap<u64, u64>,
 }
 
 impl Summary {
@@ -96,12 +125,29 @@ impl Summary {
             &mut self.per_cpu_incoming,
             &slots[SLOT_INCOMING_CPU..SLOT_INCOMING_CPU + CPUS],
         );
+        let t0 = slots[SLOT_T0];
+        for (i, &n) in slots[SLOT_SLICE..].iter().enumerate() {
+            if n != 0 {
+                *self.by_slice.entry(t0 + i as u64).or_default() += n;
+            }
+        }
         self.fraction = if self.accepts == 0 {
             0.0
         } else {
             self.local as f64 / self.accepts as f64
         };
         true
+    }
+
+    /// Sets `per_slice` to the accepts of each slice that lies wholly in
+    /// the wall-clock window `[from_ms, to_ms)`.
+    pub fn window(&mut self, from_ms: u64, to_ms: u64) {
+        let first = slice_of(from_ms + SLICE_MS - 1);
+        let end = slice_of(to_ms);
+        self.slice_ms = SLICE_MS;
+        self.per_slice = (first..end.max(first))
+            .map(|s| self.by_slice.get(&s).copied().unwrap_or(0))
+            .collect();
     }
 
     /// Pads both per-cpu lists to `cpus` entries (the cpus of the machine,
@@ -122,6 +168,7 @@ mod tests {
     fn file(accepts: &[(i32, i32)]) -> Vec<u64> {
         let mut slots = vec![0; SLOTS];
         slots[SLOT_MAGIC] = MAGIC;
+        slots[SLOT_T0] = 1000;
         for &(a, i) in accepts {
             for s in slots_for(a, i) {
                 slots[s] += 1;
@@ -157,6 +204,34 @@ mod tests {
         assert!(!s.add(&[0; SLOTS]));
         assert!(!s.add(&file(&[])[1..]));
         assert_eq!(s, Summary::default());
+    }
+
+    #[test]
+    fn a_window_holds_the_whole_slices_of_every_file() {
+        let mut a = file(&[]);
+        let mut b = file(&[]);
+        b[SLOT_T0] = 1002;
+        // a: 5 accepts in slice 1001, 7 in 1003; b: 4 in 1003, 9 in 1004.
+        a[slice_slot(1000, 1001).unwrap()] = 5;
+        a[slice_slot(1000, 1003).unwrap()] = 7;
+        b[slice_slot(1002, 1003).unwrap()] = 4;
+        b[slice_slot(1002, 1004).unwrap()] = 9;
+        let mut s = Summary::default();
+        assert!(s.add(&a) && s.add(&b));
+        // 100_150 ms to 100_450 ms: slices 1002 and 1003 are whole in it.
+        s.window(100_150, 100_450);
+        assert_eq!((s.slice_ms, s.per_slice.clone()), (SLICE_MS, vec![0, 11]));
+        s.window(100_100, 100_500);
+        assert_eq!(s.per_slice, vec![5, 0, 11, 9]);
+        s.window(100_450, 100_150);
+        assert_eq!(s.per_slice, Vec::<u64>::new());
+    }
+
+    #[test]
+    fn slices_before_or_long_after_the_file_have_no_slot() {
+        assert_eq!(slice_slot(10, 9), None);
+        assert_eq!(slice_slot(10, 10), Some(SLOT_SLICE));
+        assert_eq!(slice_slot(10, 10 + SLICES as u64), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 //! The interposed calls and the process's probe file.
 
-use crate::layout::{self, BYTES, MAGIC, SLOTS, SLOT_MAGIC, SUFFIX};
+use crate::layout::{self, BYTES, MAGIC, SLOTS, SLOT_MAGIC, SLOT_T0, SUFFIX};
 use core::ffi::c_int;
 use std::{
     ffi::CString,
@@ -102,8 +102,22 @@ fn make_file(pid: i32) -> Option<usize> {
     }
     // SAFETY: the fresh mapping holds `SLOTS` zeroed u64s, page aligned.
     let slots = unsafe { &*(map as *const [AtomicU64; SLOTS]) };
+    slots[SLOT_T0].store(layout::slice_of(now_ms()), Ordering::Relaxed);
     slots[SLOT_MAGIC].store(MAGIC, Ordering::Release);
     Some(map as usize)
+}
+
+/// Wall-clock time in ms since the epoch: the clock the benchmark scripts
+/// give their windows in (bash's `EPOCHREALTIME`), the same in every
+/// process.
+fn now_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write; CLOCK_REALTIME exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    (ts.tv_sec as u64) * 1000 + (ts.tv_nsec as u64) / 1_000_000
 }
 
 /// Counts the accepted socket `fd`.
@@ -127,6 +141,10 @@ fn record(fd: c_int) {
     // SAFETY: sched_getcpu() has no preconditions.
     let cpu = unsafe { libc::sched_getcpu() };
     for slot in layout::slots_for(cpu, incoming) {
+        slots[slot].fetch_add(1, Ordering::Relaxed);
+    }
+    let t0 = slots[SLOT_T0].load(Ordering::Relaxed);
+    if let Some(slot) = layout::slice_slot(t0, layout::slice_of(now_ms())) {
         slots[slot].fetch_add(1, Ordering::Relaxed);
     }
 }
