@@ -128,7 +128,10 @@ impl Summary {
         let t0 = slots[SLOT_T0];
         for (i, &n) in slots[SLOT_SLICE..].iter().enumerate() {
             if n != 0 {
-                *self.by_slice.entry(t0 + i as u64).or_default() += n;
+                *self
+                    .by_slice
+                    .entry(t0.saturating_add(i as u64))
+                    .or_default() += n;
             }
         }
         self.fraction = if self.accepts == 0 {
@@ -142,7 +145,7 @@ impl Summary {
     /// Sets `per_slice` to the accepts of each slice that lies wholly in
     /// the wall-clock window `[from_ms, to_ms)`.
     pub fn window(&mut self, from_ms: u64, to_ms: u64) {
-        let first = slice_of(from_ms + SLICE_MS - 1);
+        let first = slice_of(from_ms.saturating_add(SLICE_MS - 1));
         let end = slice_of(to_ms);
         self.slice_ms = SLICE_MS;
         self.per_slice = (first..end.max(first))
