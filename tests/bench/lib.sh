@@ -79,6 +79,11 @@ ipi_count() {
 		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
 	} END { print s + 0 }' /proc/interrupts
 }
+# Context switches of every cpu: where a connection's client and server
+# share a cpu, each exchange switches between them.
+switch_count() {
+	awk '$1 == "ctxt" { print $2 }' /proc/stat
+}
 # SYNs that went through fastsocket's lookup (0 when stock).
 fs_syns() {
 	if is_loaded; then
@@ -89,15 +94,17 @@ fs_syns() {
 }
 
 # counters_start / counters_end: what a measurement added to the NET_RX
-# softirq, IPI and fastsocket SYN counts, as "net_rx ipi syns" (record
-# divides by the connections).
+# softirq, IPI, fastsocket SYN and context switch counts, as "net_rx ipi
+# syns switches" (record divides by the connections).
 counters_start() {
 	C_NET_RX=$(net_rx_count)
 	C_IPI=$(ipi_count)
 	C_SYNS=$(fs_syns)
+	C_SWITCH=$(switch_count)
 }
 counters_end() {
-	echo "$(($(net_rx_count) - C_NET_RX)) $(($(ipi_count) - C_IPI)) $(($(fs_syns) - C_SYNS))"
+	echo "$(($(net_rx_count) - C_NET_RX)) $(($(ipi_count) - C_IPI))" \
+		"$(($(fs_syns) - C_SYNS)) $(($(switch_count) - C_SWITCH))"
 }
 
 # emit_meta: the VM run's description, and the configurations.
@@ -241,12 +248,13 @@ run_haproxy() {
 # figures, with $seconds at hand; COUNTS is counters_end's output.  One jq
 # does it all (see BENCH_FIELD for why).
 record() {
-	local w=$1 config=$2 round=$3 pair=$4 input=$5 net ipi syns out
-	read -r net ipi syns <<<"$6"
+	local w=$1 config=$2 round=$3 pair=$4 input=$5 net ipi syns switches out
+	read -r net ipi syns switches <<<"$6"
 	out=$(jq -r "${@:7:$#-7}" --arg w "$w" --arg c "$config" --argjson r "$round" \
 		--arg pair "$pair" --arg kernel "$BENCH_KERNEL" --argjson cpus "$BENCH_CPUS" \
 		--argjson seconds "$BENCH_SECONDS" --argjson net "$net" --argjson ipi "$ipi" \
-		--argjson syns "$syns" "(${*: -1}) as \$m | $RECORD_LINES" "$input") ||
+		--argjson syns "$syns" --argjson switches "$switches" \
+		"(${*: -1}) as \$m | $RECORD_LINES" "$input") ||
 		fail "$w $config: no figures from $(cat "$input")"
 	head -n 1 <<<"$out" >>"$BENCH_JSONL"
 	tail -n +2 <<<"$out"
@@ -257,6 +265,7 @@ RECORD_LINES='
 		then (x / $m.completed * 1000 | round) / 1000 else null end;
 	{kind: "run", kernel: $kernel, cpus: $cpus, workload: $w, config: $c,
 	 round: $r, pair: $pair} + $m
-	+ {net_rx_per_conn: per($net), ipi_per_conn: per($ipi), fastsocket_syns: $syns}
+	+ {net_rx_per_conn: per($net), ipi_per_conn: per($ipi),
+	   switch_per_conn: per($switches), fastsocket_syns: $syns}
 	| tojson, "bench: round \($r) \($w) \($c): \(.conn_per_sec | floor) conn/s, "
 		+ "locality \(.locality // "-"), failed \(.failed)"'

@@ -39,7 +39,7 @@ WORKLOAD_ORDER = ("fsbench", "nginx", "haproxy")
 KERNEL_ORDER = ("release", "debug")
 METRICS = ("conn_per_sec", "p50_us", "p99_us", "p999_us", "locality",
            "back_locality", "net_rx_per_conn", "ipi_per_conn",
-           "timer_per_conn", "completed", "failed")
+           "switch_per_conn", "timer_per_conn", "completed", "failed")
 RATIO_1CPU = 0.98   # at 1 vCPU: no worse than SO_REUSEPORT, within noise
 CONFIDENCE = "95 %"
 # Student's t, two-sided 95 %, by degrees of freedom (1..30).
@@ -547,7 +547,8 @@ def reading_section(data):
         "processed their packets (haproxy: front end; back locality: its "
         "connections to the backend); 1/N is what chance gives on N vCPUs.",
         "NET_RX and IPIs are the NET_RX softirqs and inter-processor "
-        "interrupts counted during the measurement, per connection.",
+        "interrupts counted during the measurement, per connection; switches, "
+        "the context switches of every CPU (where measured).",
         f"{MISSING} marks a figure that was not measured.",
     ]
     for item in items:
@@ -563,6 +564,7 @@ def workload_section(data, cells, w, images):
     has_base = BASELINE in confs
     has_stock = STOCK in confs
     has_back = any(o.get("back_locality") is not None for o in runs)
+    has_switch = any(o.get("switch_per_conn") is not None for o in runs)
     header = ["Configuration", "conn/s (min\u2013max)"]
     widths = [16, 20]
     if has_base:
@@ -578,6 +580,9 @@ def workload_section(data, cells, w, images):
         widths.append(9)
     header += ["NET_RX / conn", "IPIs / conn"]
     widths += [9, 9]
+    if has_switch:
+        header.append("Switches / conn")
+        widths.append(9)
     failed = 0
     for cpus in cpus_of(data, w):
         rows = []
@@ -600,6 +605,8 @@ def workload_section(data, cells, w, images):
             if has_back:
                 row.append(num(med["back_locality"], 3))
             row += [num(med["net_rx_per_conn"], 2), num(med["ipi_per_conn"], 2)]
+            if has_switch:
+                row.append(num(med["switch_per_conn"], 2))
             rows.append(row)
         counts = [cells[(w, cpus, c)].runs for c in confs if (w, cpus, c) in cells]
         n_runs = (str(min(counts)) if min(counts) == max(counts)

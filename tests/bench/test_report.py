@@ -563,6 +563,15 @@ class Slices(unittest.TestCase):
         plain = report.finish(report.parse(paired_lines(), "paired"))
         self.assertNotIn("quiet moments", report.render(plain, report.aggregate(plain.runs)))
 
+    def test_switch_column_only_where_measured(self):
+        self.assertNotIn("Switches / conn", report.render(self.data, self.cells))
+        lines = [json.dumps(dict(json.loads(line), switch_per_conn=2.5))
+                 if '"run"' in line else line for line in sliced_lines(self.SLICES)]
+        data = report.finish(report.parse(lines, "switched"))
+        rows = report.render(data, report.aggregate(data.runs)).splitlines()
+        i = rows.index("     - Switches / conn")
+        self.assertIn("     - 2.50", rows[i:])
+
     def test_bad_slices_are_refused(self):
         for bad in ({"per_slice": [1, -1]}, {"per_slice": [1.5]}, {"per_slice": "12"},
                     {"per_slice": [1, 2], "slice_ms": 0}, {"per_slice": [1, 2], "slice_ms": None}):
