@@ -65,8 +65,13 @@ static void others(void)
 
 	errno = 0;
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	snprintf(un.sun_path, sizeof(un.sun_path), "@fs_listen_calls");
-	un.sun_path[0] = 0;	/* abstract: leaves no file behind */
+	/* Abstract, so no file is left behind; the pid keeps runs that
+	 * overlap (the host tests run them in parallel) off each other's
+	 * name, where bind() would fail and listen() with it.
+	 */
+	snprintf(un.sun_path, sizeof(un.sun_path), "@fs_listen_calls.%d",
+		 (int)getpid());
+	un.sun_path[0] = 0;
 	bind(fd, (struct sockaddr *)&un, sizeof(un));
 	show("listen_unix", listen(fd, 16));
 	close(fd);
