@@ -266,8 +266,8 @@ def aggregate(runs):
             conn_max=max(conn.values()) if conn else None,
             conn_by_pair=conn,
             failed=sum(o.get("failed") or 0 for o in rs),
-            fast_by_pair={(o["round"], o.get("pair")): fast_half_rate(o) for o in rs
-                          if fast_half_rate(o) is not None},
+            fast_by_pair={k: v for k, v in (((o["round"], o.get("pair")), fast_half_rate(o))
+                                            for o in rs) if v is not None},
         )
     return cells
 
@@ -641,7 +641,7 @@ def fast_half_section(data, cells):
                 "client's completions; nginx and haproxy: the server's accepts, which "
                 "libfsprobe.so counts).  On a shared host a run holds stretches in "
                 "which the host did not run the VM; they slow a few slices.  This "
-                f"table divides the connections per second of the faster half of each "
+                "table divides the connections per second of the faster half of each "
                 f"run's slices, pair by pair, as the ratios to {lit(BASELINE)} above "
                 f"do with whole runs ({CONFIDENCE} confidence interval).  It is no "
                 "target: a cost of the guest's own that lands in a few slices (a "
