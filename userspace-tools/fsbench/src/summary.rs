@@ -78,8 +78,6 @@ pub struct Summary {
     pub slice_ms: u64,
     /// Connections completed in each whole slice of the run.
     pub per_slice: Vec<u64>,
-    /// The median of the slices' rates, in conn/s (0 with no whole slice).
-    pub median_conn_per_sec: f64,
 }
 
 impl Summary {
@@ -121,7 +119,6 @@ impl Summary {
     pub fn with_slices(mut self, done: &[Duration], slice: Duration) -> Self {
         self.per_slice = per_slice(done, slice, Duration::from_secs_f64(self.seconds));
         self.slice_ms = slice.as_millis() as u64;
-        self.median_conn_per_sec = median_rate(&self.per_slice, slice);
         self
     }
 }
@@ -143,24 +140,6 @@ pub fn per_slice(done: &[Duration], slice: Duration, elapsed: Duration) -> Vec<u
     n
 }
 
-/// The median rate of the slices, in connections per second.  A host
-/// that stalls the VM for a moment slows the slices it falls in, and
-/// moves a mean over the run, but hardly the median.
-pub fn median_rate(slices: &[u64], slice: Duration) -> f64 {
-    if slices.is_empty() || slice.is_zero() {
-        return 0.0;
-    }
-    let mut v = slices.to_vec();
-    v.sort_unstable();
-    let m = v.len() / 2;
-    let median = if v.len() % 2 == 1 {
-        v[m] as f64
-    } else {
-        (v[m - 1] + v[m]) as f64 / 2.0
-    };
-    median / slice.as_secs_f64()
-}
-
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
@@ -173,13 +152,13 @@ impl fmt::Display for Summary {
             "latency: p50 {} us, p99 {} us, p99.9 {} us, max {} us",
             self.latency.p50_us, self.latency.p99_us, self.latency.p999_us, self.latency.max_us
         )?;
-        if self.slice_ms > 0 {
+        // The slowest and fastest slice: how much the host held the run back.
+        if let (Some(lo), Some(hi)) = (self.per_slice.iter().min(), self.per_slice.iter().max()) {
             write!(
                 f,
-                "\nmedian of {} slices of {} ms: {:.0} conn/s",
+                "\n{} slices of {} ms: {lo} to {hi} connections",
                 self.per_slice.len(),
-                self.slice_ms,
-                self.median_conn_per_sec
+                self.slice_ms
             )?;
         }
         write!(f, "\nper cpu: ")?;
@@ -244,15 +223,14 @@ mod tests {
     }
 
     #[test]
-    fn the_median_rate_ignores_a_stalled_slice() {
+    fn a_summary_carries_its_slices() {
         let ms = Duration::from_millis;
-        assert_eq!(median_rate(&[10, 11, 1, 12, 10], ms(100)), 100.0);
-        assert_eq!(median_rate(&[10, 12], ms(100)), 110.0);
-        assert_eq!(median_rate(&[], ms(100)), 0.0);
-        let done: Vec<Duration> = (0..30).map(|i| ms(i * 10)).collect();
-        let s = Summary::new(vec![1; 30], vec![], vec![30], ms(300)).with_slices(&done, ms(100));
-        assert_eq!((s.slice_ms, s.per_slice.clone()), (100, vec![10, 10, 10]));
-        assert_eq!(s.median_conn_per_sec, 100.0);
+        let done: Vec<Duration> = (0..30).map(|i| ms(i * 10 + i / 10 * 5)).collect();
+        let s = Summary::new(vec![1; 30], vec![], vec![30], ms(320)).with_slices(&done, ms(100));
+        assert_eq!((s.slice_ms, s.per_slice.clone()), (100, vec![10, 10, 9]));
+        assert!(s
+            .to_string()
+            .contains("\n3 slices of 100 ms: 9 to 10 connections"));
     }
 
     #[test]
