@@ -6,8 +6,9 @@ Boots the bench kernel (the release kernel without jump labels, see
 tests/config/bench.config) under TCG on each vCPU count, one VM at a
 time (a benchmark must not share the host's cpus with another VM), and
 runs the `bench` scenario: every configuration of
-tests/bench/configs under fsbench, nginx and haproxy, each measured back to
-back with the baseline (reuseport), for several rounds.  Then boots the debug
+tests/bench/configs under fsbench, nginx, haproxy and (from 4 vCPUs)
+nginx-veth, each measured back to back with the baseline (reuseport), for
+several rounds.  Then boots the debug
 kernel (CONFIG_LOCK_STAT) for the `bench_lockstat` scenario.  Finally
 tests/bench/report.py writes Documentation/benchmarks.rst and its plots.
 
@@ -64,16 +65,18 @@ def prepare(variants):
         sys.exit("error: userspace-tools did not build")
 
 
-def runs_per_round():
-    """Runs in one round of the `bench` scenario: for each load, two (the
-    pair) per configuration that runs it, the baseline aside."""
+def runs_per_round(cpus):
+    """Runs in one round of the `bench` scenario on CPUS vCPUs: for each
+    load, two (the pair) per configuration that runs it, the baseline
+    aside."""
+    apps = 3 if cpus >= 4 else 2     # nginx, haproxy, and nginx-veth from 4
     n = 0
     for line in (HERE / "configs").read_text().splitlines():
         f = [v.strip() for v in line.split("|")]
         if line.startswith("#") or len(f) < 7 or f[0] == BASELINE:
             continue
-        # Field 5 says whether fsbench runs, field 6 nginx and haproxy.
-        n += 2 * ((f[4] != "n/a") + 2 * (f[5] != "n/a"))
+        # Field 5 says whether fsbench runs, field 6 the applications.
+        n += 2 * ((f[4] != "n/a") + apps * (f[5] != "n/a"))
     return n
 
 
@@ -185,7 +188,7 @@ def main():
         # which under TCG take from 2 (fsbench) to 8 s (haproxy); a guest
         # second of icount (500 million instructions) takes a few host
         # seconds.
-        limit = rounds * runs_per_round() * (seconds * (6 if icount else 1) + 12) + 300
+        limit = rounds * runs_per_round(c) * (seconds * (6 if icount else 1) + 12) + 300
         if icount:
             # One instruction every 2 ns: a 500 MHz guest, whose second
             # takes a few host seconds.

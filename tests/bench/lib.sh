@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The benchmark inside the VM (sourced by the bench scenarios after
 # tests/vm/lib.sh and tests/vm/apps.sh): the configurations of
-# tests/bench/configs, the three loads, and one JSON line per measurement
+# tests/bench/configs, the loads, and one JSON line per measurement
 # appended to $FS_OUT/bench.jsonl (tests/bench/report.py reads them).
 #
 # Every load is run with one pinned worker per cpu and measured the same
@@ -221,6 +221,38 @@ run_nginx() {
 	counts=$(counters_end)
 	app_stop "$NGINX_PID"
 	record_wrk nginx "$1" "$2" "$3" "$counts" null
+}
+
+# The nginx-veth load splits the cpus: nginx's workers on the first half,
+# wrk on the other half in a network namespace of its own, across a veth
+# pair whose RPS steers each side's packets to its own cpus.  That is a
+# client on another machine, as in a deployment.  Over loopback the
+# client's thread and the worker it reaches share a cpu once locality is
+# perfect, and each exchange between them is a context switch.
+VETH_HALF=$((BENCH_CPUS / 2))
+
+# bench_veth_up: the namespaces and the veth pair of nginx-veth (removed
+# when the scenario exits).
+bench_veth_up() {
+	local all=$(((1 << BENCH_CPUS) - 1)) server=$(((1 << VETH_HALF) - 1))
+	trap veth_down EXIT
+	veth_up "$(printf '%x' $server)" "$(printf '%x' $((all & ~server)))"
+}
+
+# run_nginx_veth CONFIG ROUND PAIR: nginx on VETH_HALF cpus under wrk on
+# the others, across the veth pair.
+run_nginx_veth() {
+	local counts
+	app_preload "$1"
+	probe_dir /tmp/bench-probe
+	APP_NS="ip netns exec fs-srv" APP_ADDR=10.77.0.1 FSPROBE_DIR=/tmp/bench-probe \
+		nginx_start /tmp/bench-nginx 8080 "$VETH_HALF" off "$(app_reuseport "$1")"
+	counters_start
+	WRK_PREFIX="ip netns exec fs-cli taskset -c $VETH_HALF-$((BENCH_CPUS - 1))" \
+		WRK_THREADS=$VETH_HALF bench_wrk http://10.77.0.1:8080/
+	counts=$(counters_end)
+	app_stop "$NGINX_PID"
+	record_wrk nginx-veth "$1" "$2" "$3" "$counts" null
 }
 
 # run_haproxy CONFIG ROUND PAIR: haproxy (a thread per cpu) in front of

@@ -35,7 +35,7 @@ from pathlib import Path
 
 BASELINE = "reuseport"
 STOCK = "stock"
-WORKLOAD_ORDER = ("fsbench", "nginx", "haproxy")
+WORKLOAD_ORDER = ("fsbench", "nginx", "haproxy", "nginx-veth")
 KERNEL_ORDER = ("release", "debug")
 METRICS = ("conn_per_sec", "p50_us", "p99_us", "p999_us", "locality",
            "back_locality", "net_rx_per_conn", "ipi_per_conn",
@@ -323,7 +323,7 @@ def ratio(cells, workload, cpus, config, base, fast=False):
 
 
 def workloads(data):
-    """The workloads measured: fsbench, nginx, haproxy, then the others sorted."""
+    """The workloads measured, in WORKLOAD_ORDER, then the others sorted."""
     names = {o["workload"] for o in data.runs}
     return [w for w in WORKLOAD_ORDER if w in names] + sorted(names - set(WORKLOAD_ORDER))
 
@@ -638,7 +638,7 @@ def fast_half_section(data, cells):
         return []
     out = heading("The host's quiet moments", "=")
     out += wrap("A run also counts its connections in slices of 100 ms (fsbench: its "
-                "client's completions; nginx and haproxy: the server's accepts, which "
+                "client's completions; the applications: the server's accepts, which "
                 "libfsprobe.so counts).  On a shared host a run holds stretches in "
                 "which the host did not run the VM; they slow a few slices.  This "
                 "table divides the connections per second of the faster half of each "

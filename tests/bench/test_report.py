@@ -202,6 +202,14 @@ class Aggregation(unittest.TestCase):
         self.assertEqual([n for n, _ in self.data.configs],
                          ["stock", "reuseport", "fs-auto", "fs-ioctl"])
 
+    def test_known_workloads_first_then_the_others(self):
+        extra = [dict(o, workload=w) for w in ("zz-load", "nginx-veth")
+                 for o in runs() if o["workload"] == "nginx" and o["cpus"] == 2]
+        data = report.finish(report.parse(fixture_lines() + [json.dumps(o) for o in extra]))
+        self.assertEqual(report.workloads(data),
+                         ["fsbench", "nginx", "haproxy", "nginx-veth", "zz-load"])
+        self.assertEqual(report.cpus_of(data, "nginx-veth"), [2])
+
     def test_configs_added_later_keep_first_order(self):
         later = dict(meta("release", 4), configs=[{"name": "fs-new", "label": "new"},
                                                   {"name": "reuseport", "label": "x"}])

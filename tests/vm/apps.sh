@@ -39,18 +39,21 @@ mode_setup() {
 	esac
 }
 
-# wait_port PORT: until something listens on 127.0.0.1:PORT.
+# wait_port PORT: until something listens on PORT (in APP_NS).
 wait_port() {
 	for _ in $(seq 200); do
-		ss -Hltn "sport = :$1" | grep -q LISTEN && return 0
+		# shellcheck disable=SC2086 # APP_NS: an optional command prefix
+		${APP_NS:-} ss -Hltn "sport = :$1" | grep -q LISTEN && return 0
 		sleep 0.05
 	done
 	fail "nothing listens on port $1"
 }
 
 # nginx_start DIR PORT WORKERS ACCEPT_MUTEX(on|off) REUSEPORT(0|1): nginx
-# with one pinned worker per cpu (worker_cpu_affinity auto), answering
-# every request with a short body and closing; sets NGINX_PID.
+# with one pinned worker per cpu (worker_cpu_affinity auto: the first
+# WORKERS cpus), answering every request with a short body and closing, on
+# APP_ADDR (127.0.0.1) in APP_NS (a command prefix such as "ip netns exec
+# NS", or nothing); sets NGINX_PID.
 nginx_start() {
 	local dir=$1 port=$2 workers=$3 mutex=$4 reuse=""
 	[ "$5" = 1 ] && reuse=" reuseport"
@@ -76,13 +79,14 @@ http {
 	uwsgi_temp_path $dir/uwsgi;
 	scgi_temp_path $dir/scgi;
 	server {
-		listen 127.0.0.1:$port$reuse;
+		listen ${APP_ADDR:-127.0.0.1}:$port$reuse;
 		location / { return 200 "fastsocket\n"; }
 	}
 }
 EOT
-	LD_PRELOAD=$APP_PRELOAD nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
-		>"$dir/stderr" 2>&1 &
+	# shellcheck disable=SC2086 # APP_NS: an optional command prefix
+	LD_PRELOAD=$APP_PRELOAD ${APP_NS:-} nginx -p "$dir" -c "$dir/nginx.conf" \
+		-e "$dir/error.log" >"$dir/stderr" 2>&1 &
 	NGINX_PID=$!
 	wait_port "$port"
 }
@@ -137,12 +141,14 @@ app_stop() {
 }
 
 # wrk_run URL OUT: wrk with "Connection: close" (a new connection per
-# request), one thread per cpu, for APP_SECONDS; output in OUT.
+# request), one thread per cpu (or WRK_THREADS), four connections each, for
+# APP_SECONDS, under WRK_PREFIX (a command prefix) if set; output in OUT.
 wrk_run() {
-	local cpus
-	cpus=$(nproc)
-	wrk -t "$cpus" -c $((cpus * 4)) -d "${APP_SECONDS}s" --timeout 10s --latency \
-		-H "Connection: close" "$1" >"$2" 2>&1 || fail "wrk $1: $(cat "$2")"
+	local threads
+	threads=${WRK_THREADS:-$(nproc)}
+	# shellcheck disable=SC2086 # WRK_PREFIX: an optional command prefix
+	${WRK_PREFIX:-} wrk -t "$threads" -c $((threads * 4)) -d "${APP_SECONDS}s" --timeout 10s \
+		--latency -H "Connection: close" "$1" >"$2" 2>&1 || fail "wrk $1: $(cat "$2")"
 }
 
 # wrk_field OUT KEY: requests, rps, errors (socket errors of any kind),

@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make bench`, throughput: every configuration of tests/bench/configs
-# under fsbench, nginx and haproxy, measured in pairs with the baseline
-# (reuseport): the configuration and the baseline run back to back, for
-# BENCH_SECONDS each, so the two see the same emulator speed (TCG's speed
-# drifts over minutes, by tens of percent).  A round pairs every
-# configuration once per load; the order of the pairs rotates from round
-# to round, and which of a pair runs first alternates, so a drift favours
-# neither side.  tests/bench/report.py divides each pair.
+# under fsbench, nginx, haproxy and (from 4 cpus) nginx-veth, measured in
+# pairs with the baseline (reuseport): the configuration and the baseline
+# run back to back, for BENCH_SECONDS each, so the two see the same
+# emulator speed (TCG's speed drifts over minutes, by tens of percent).
+# A round pairs every configuration once per load; the order of the pairs
+# rotates from round to round, and which of a pair runs first alternates,
+# so a drift favours neither side.  tests/bench/report.py divides each pair.
 # tests/bench/bench.py runs it on the bench kernel; `make test` runs one
 # short round, to show that every configuration runs and loses no
 # connection.
@@ -17,7 +17,13 @@
 BENCH_ROUNDS=${FS_BENCH_ROUNDS:-3}
 BENCH_SECONDS=${FS_BENCH_SECONDS:-5}
 APP_SECONDS=$BENCH_SECONDS
-workloads=${FS_BENCH_WORKLOADS:-fsbench nginx haproxy}
+workloads=${FS_BENCH_WORKLOADS:-fsbench nginx haproxy nginx-veth}
+# nginx-veth gives half the cpus to the client: from 4 cpus on.
+if [ "$BENCH_CPUS" -lt 4 ]; then
+	workloads=${workloads/nginx-veth/}
+elif [[ " $workloads " == *" nginx-veth "* ]]; then
+	bench_veth_up
+fi
 
 emit_meta
 # The configurations each load pairs with the baseline.
@@ -37,7 +43,7 @@ for round in $(seq 0 $((BENCH_ROUNDS - 1))); do
 			((round % 2)) && order="$pair $BENCH_BASELINE"
 			for config in $order; do
 				config_setup "$config"
-				"run_$w" "$config" "$round" "$pair"
+				"run_${w//-/_}" "$config" "$round" "$pair"
 			done
 		done
 	done

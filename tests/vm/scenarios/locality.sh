@@ -30,26 +30,6 @@ run() {
 	kv "${label}_locality" "$(json_field "/tmp/$label.server.json" fraction)"
 }
 
-veth_up() {
-	ip netns add fs-srv
-	ip netns add fs-cli
-	ip link add fs-s type veth peer name fs-c
-	ip link set fs-s netns fs-srv
-	ip link set fs-c netns fs-cli
-	ip -n fs-srv addr add 10.77.0.1/24 dev fs-s
-	ip -n fs-cli addr add 10.77.0.2/24 dev fs-c
-	ip -n fs-srv link set lo up
-	ip -n fs-cli link set lo up
-	ip -n fs-srv link set fs-s up
-	ip -n fs-cli link set fs-c up
-	# RPS spreads the server side's packets over all cpus, by flow.
-	ip netns exec fs-srv sh -c "echo $all_mask > /sys/class/net/fs-s/queues/rx-0/rps_cpus"
-}
-
-veth_down() {
-	ip netns del fs-srv 2>/dev/null || true
-	ip netns del fs-cli 2>/dev/null || true
-}
 trap veth_down EXIT
 
 CLIENT_NS= SERVER_NS=
@@ -57,7 +37,7 @@ for mode in process thread; do
 	run "stock_${mode}" 127.0.0.1:0 --mode "$mode"
 done
 run stock_epoll 127.0.0.1:0 --mode thread --accept-mode epoll --epoll-exclusive
-veth_up
+veth_up "$all_mask"
 CLIENT_NS="ip netns exec fs-cli" SERVER_NS="ip netns exec fs-srv"
 run stock_veth 10.77.0.1:0 --mode process
 CLIENT_NS= SERVER_NS=
