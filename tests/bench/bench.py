@@ -5,12 +5,12 @@
 Boots the bench kernel (the release kernel without jump labels, see
 tests/config/bench.config) under TCG on each vCPU count, one VM at a
 time (a benchmark must not share the host's cpus with another VM), and
-runs the `bench` scenario: every configuration of
-tests/bench/configs under fsbench, nginx, haproxy and (from 4 vCPUs)
-nginx-veth, each measured back to back with the baseline (reuseport), for
-several rounds.  Then boots the debug
-kernel (CONFIG_LOCK_STAT) for the `bench_lockstat` scenario.  Finally
-tests/bench/report.py writes Documentation/benchmarks.rst and its plots.
+runs the `bench` scenario: every configuration of tests/bench/configs
+under fsbench, nginx, haproxy and (from 4 vCPUs) nginx-veth, each
+measured back to back with the baseline (reuseport), for several rounds.
+Then boots the debug kernel (CONFIG_LOCK_STAT) for the `bench_lockstat`
+scenario.  Finally tests/bench/report.py writes
+Documentation/benchmarks.rst and its plots.
 
     tests/bench/bench.py [--cpus 1,2,4] [--clock auto|icount|real] [--rounds N]
                          [--seconds S]
