@@ -208,19 +208,27 @@ record_wrk() {
 		+ (if $back == null then {} else {back_locality: $back.fraction} end)'
 }
 
-# run_nginx CONFIG ROUND PAIR: nginx (one worker per cpu, accept_mutex
-# off, its default) under wrk with "Connection: close" for BENCH_SECONDS.
-run_nginx() {
+# measure_nginx LOAD CONFIG ROUND PAIR WORKERS: nginx (WORKERS pinned
+# workers, accept_mutex off, its default) under wrk with "Connection:
+# close" for BENCH_SECONDS, recorded as LOAD.  APP_NS and APP_ADDR place
+# nginx, WRK_PREFIX and WRK_THREADS wrk (tests/vm/apps.sh).
+measure_nginx() {
 	local counts
-	app_preload "$1"
+	app_preload "$2"
 	probe_dir /tmp/bench-probe
-	FSPROBE_DIR=/tmp/bench-probe nginx_start /tmp/bench-nginx 8080 "$BENCH_CPUS" off \
-		"$(app_reuseport "$1")"
+	FSPROBE_DIR=/tmp/bench-probe nginx_start /tmp/bench-nginx 8080 "$5" off \
+		"$(app_reuseport "$2")"
 	counters_start
-	bench_wrk http://127.0.0.1:8080/
+	bench_wrk "http://${APP_ADDR:-127.0.0.1}:8080/"
 	counts=$(counters_end)
 	app_stop "$NGINX_PID"
-	record_wrk nginx "$1" "$2" "$3" "$counts" null
+	record_wrk "$1" "$2" "$3" "$4" "$counts" null
+}
+
+# run_nginx CONFIG ROUND PAIR: nginx with one worker per cpu, over
+# loopback.
+run_nginx() {
+	measure_nginx nginx "$@" "$BENCH_CPUS"
 }
 
 # The nginx-veth load splits the cpus: nginx's workers on the first half,
@@ -242,17 +250,9 @@ bench_veth_up() {
 # run_nginx_veth CONFIG ROUND PAIR: nginx on VETH_HALF cpus under wrk on
 # the others, across the veth pair.
 run_nginx_veth() {
-	local counts
-	app_preload "$1"
-	probe_dir /tmp/bench-probe
-	APP_NS="ip netns exec fs-srv" APP_ADDR=10.77.0.1 FSPROBE_DIR=/tmp/bench-probe \
-		nginx_start /tmp/bench-nginx 8080 "$VETH_HALF" off "$(app_reuseport "$1")"
-	counters_start
-	WRK_PREFIX="ip netns exec fs-cli taskset -c $VETH_HALF-$((BENCH_CPUS - 1))" \
-		WRK_THREADS=$VETH_HALF bench_wrk http://10.77.0.1:8080/
-	counts=$(counters_end)
-	app_stop "$NGINX_PID"
-	record_wrk nginx-veth "$1" "$2" "$3" "$counts" null
+	APP_NS="ip netns exec fs-srv" APP_ADDR=10.77.0.1 \
+		WRK_PREFIX="ip netns exec fs-cli taskset -c $VETH_HALF-$((BENCH_CPUS - 1))" \
+		WRK_THREADS=$VETH_HALF measure_nginx nginx-veth "$@" "$VETH_HALF"
 }
 
 # run_haproxy CONFIG ROUND PAIR: haproxy (a thread per cpu) in front of
