@@ -3,63 +3,94 @@
 //! The layout of `/proc/net/fastsocket`: one row per online CPU, as
 //! `/proc/net/softnet_stat` has, under a header that names the columns.
 //!
-//! This file has no kernel dependencies: the module formats with it and the
-//! host tools and tests parse with the same column list.
+//! The columns are one list, [`COLUMNS`]: the module counts, prints and
+//! names them from it, and the host tools parse and explain them with it.
+//! A new counter is one line in the [`columns!`] invocation below (and its
+//! documentation in `Documentation/control-plane.rst`).
 
 use core::fmt::{self, Write};
 
-/// A per-CPU counter, in the order of the columns.
+/// What a column counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(usize)]
-pub enum Counter {
-    /// Listener lookups on this CPU that found an enabled IPv4 listener.
-    LookupIpv4 = 0,
-    /// Listener lookups on this CPU that found an enabled IPv6 listener
-    /// (dual-stack ones included).
-    LookupIpv6 = 1,
-    /// SYNs for an enabled listener taken by this CPU's local listener.
-    SynLocal = 2,
-    /// SYNs for an enabled listener that fell back to the listener itself.
-    SynGlobal = 3,
-    /// Connections accepted on this CPU from its local listener.
-    AcceptLocal = 4,
-    /// Connections accepted on this CPU from an enabled listener itself.
-    AcceptGlobal = 5,
-    /// Connections moved from this CPU's local listeners to their listener
-    /// (worker gone, feature switched off, listener disabled, unload).
-    Moved = 6,
-    /// Local listeners this CPU has now (a gauge, not an event count).
-    LocalListeners = 7,
+pub enum Kind {
+    /// Events since the module loaded (`fsctl stats --watch` shows a rate).
+    Event,
+    /// A current value (shown as is).
+    Gauge,
+}
+
+/// One value column of the file.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Column {
+    /// The column name, stable ABI for scripts.
+    pub name: &'static str,
+    /// Event count or gauge.
+    pub kind: Kind,
+    /// What it counts, in one line.
+    pub meaning: &'static str,
+}
+
+/// Makes [`Counter`] and [`COLUMNS`] from one line per column:
+/// `Variant = "name", Kind, "meaning";`.
+macro_rules! columns {
+    ($($variant:ident = $name:literal, $kind:ident, $meaning:literal;)*) => {
+        /// A per-CPU counter, in the order of the columns.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(usize)]
+        pub enum Counter {
+            $(#[doc = $meaning] $variant,)*
+        }
+
+        impl Counter {
+            /// Number of counters, so of value columns.
+            pub const COUNT: usize = [$($name,)*].len();
+
+            /// Every counter, in column order.
+            pub const ALL: [Counter; Counter::COUNT] = [$(Counter::$variant,)*];
+        }
+
+        /// The value columns, in file order (after [`CPU_COLUMN`]).
+        pub static COLUMNS: [Column; Counter::COUNT] = [$(Column {
+            name: $name,
+            kind: Kind::$kind,
+            meaning: $meaning,
+        },)*];
+    };
+}
+
+columns! {
+    LookupIpv4 = "lookup_ipv4", Event,
+        "Listener lookups on this CPU that found an enabled IPv4 listener.";
+    LookupIpv6 = "lookup_ipv6", Event,
+        "Listener lookups on this CPU that found an enabled IPv6 listener (dual-stack ones included).";
+    SynLocal = "syn_local", Event,
+        "SYNs for an enabled listener taken by this CPU's local listener.";
+    SynGlobal = "syn_global", Event,
+        "SYNs for an enabled listener that fell back to the listener itself.";
+    AcceptLocal = "accept_local", Event,
+        "Connections accepted on this CPU from its local listener.";
+    AcceptGlobal = "accept_global", Event,
+        "Connections accepted on this CPU from an enabled listener itself.";
+    Moved = "moved", Event,
+        "Connections moved from this CPU's local listeners to their listener.";
+    LocalListeners = "local_listeners", Gauge,
+        "Local listeners this CPU has now.";
 }
 
 impl Counter {
-    /// Number of counters, so of value columns.
-    pub const COUNT: usize = 8;
-
-    /// Every counter, in column order.
-    pub const ALL: [Counter; Self::COUNT] = [
-        Counter::LookupIpv4,
-        Counter::LookupIpv6,
-        Counter::SynLocal,
-        Counter::SynGlobal,
-        Counter::AcceptLocal,
-        Counter::AcceptGlobal,
-        Counter::Moved,
-        Counter::LocalListeners,
-    ];
+    /// Its column.
+    pub fn column(self) -> &'static Column {
+        &COLUMNS[self as usize]
+    }
 
     /// The column name, stable ABI for scripts.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Counter::LookupIpv4 => "lookup_ipv4",
-            Counter::LookupIpv6 => "lookup_ipv6",
-            Counter::SynLocal => "syn_local",
-            Counter::SynGlobal => "syn_global",
-            Counter::AcceptLocal => "accept_local",
-            Counter::AcceptGlobal => "accept_global",
-            Counter::Moved => "moved",
-            Counter::LocalListeners => "local_listeners",
-        }
+    pub fn name(self) -> &'static str {
+        self.column().name
+    }
+
+    /// Whether the column is a current value rather than an event count.
+    pub fn is_gauge(self) -> bool {
+        self.column().kind == Kind::Gauge
     }
 
     /// Index of the counter in a row of values.
@@ -87,4 +118,38 @@ pub fn write_row(out: &mut impl Write, cpu: u32, values: &[u64; Counter::COUNT])
         write!(out, " {value}")?;
     }
     out.write_char('\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_columns_are_the_ones_the_module_printed_before() {
+        let mut header = String::new();
+        write_header(&mut header).unwrap();
+        assert_eq!(
+            header,
+            "cpu lookup_ipv4 lookup_ipv6 syn_local syn_global accept_local accept_global moved \
+             local_listeners\n"
+        );
+        let gauges: Vec<_> = Counter::ALL.into_iter().filter(|c| c.is_gauge()).collect();
+        assert_eq!(gauges, [Counter::LocalListeners]);
+    }
+
+    #[test]
+    fn counters_index_their_columns() {
+        for (i, c) in Counter::ALL.into_iter().enumerate() {
+            assert_eq!(c.index(), i);
+            assert!(core::ptr::eq(c.column(), &COLUMNS[i]));
+            assert!(!c.column().meaning.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn a_row_is_the_cpu_and_its_values() {
+        let mut row = String::new();
+        write_row(&mut row, 3, &[1, 2, 3, 4, 5, 6, 7, u64::MAX]).unwrap();
+        assert_eq!(row, "3 1 2 3 4 5 6 7 18446744073709551615\n");
+    }
 }

@@ -3,8 +3,9 @@
 //! Safe wrappers for the `/dev/fastsocket` ioctls.
 //!
 //! The structures and numbers are the module's own mirror of
-//! `include/uapi/linux/fastsocket.h` (`rust/pure/uapi.rs`, compiled here as
-//! well); the `uapi_matches_c` test checks that mirror against the header.
+//! `include/uapi/linux/fastsocket.h` (`rust/pure/uapi.rs`, of the
+//! `fastsocket-pure` crate); the `uapi_matches_c` test checks that mirror
+//! against the header.
 //! Every error is the ioctl's (or open's) errno, as an [`io::Error`] built
 //! with [`io::Error::from_raw_os_error`].
 
@@ -14,12 +15,7 @@ use std::{
     os::fd::{AsRawFd, RawFd},
 };
 
-#[path = "../../../rust/pure/uapi.rs"]
-pub mod uapi;
-
-/// The module's scan policy, here so that `cargo test` runs its tests.
-#[path = "../../../rust/pure/listen_policy.rs"]
-pub mod listen_policy;
+pub use fastsocket_pure::uapi;
 
 pub mod cpulist;
 pub mod sockopt;

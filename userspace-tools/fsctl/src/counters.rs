@@ -2,8 +2,8 @@
 
 //! Reads `/proc/net/fastsocket`, the module's per-CPU counters.
 //!
-//! The column list is the module's own (`rust/pure/stats_format.rs`,
-//! compiled here as well), so the two cannot drift apart.
+//! The column list is the module's own (`rust/pure/stats_format.rs`, of
+//! the `fastsocket-pure` crate), so the two cannot drift apart.
 
 use std::{fmt, fs, io, path::Path};
 

@@ -7,116 +7,168 @@
 //! so that asking for one on an older module says it is missing rather
 //! than that the name is wrong.
 
+use std::sync::OnceLock;
+
+use fastsocket_pure::sysctl::{self, Kind, Sysctl, PLANNED, SYSCTLS};
+
 use crate::Error;
 
-/// A feature with an on/off sysctl.
+/// Short names fsctl also takes, and the sysctl each stands for.
+const ALIASES: [(&str, &str); 1] = [("auto", "listen_auto")];
+
+/// The name fsctl shows and takes for sysctl `name`: dashes for
+/// underscores (`listen_auto` is `listen-auto`).
+fn dashed(name: &'static str) -> &'static str {
+    static NAMES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        SYSCTLS
+            .iter()
+            .map(|s| s.name)
+            .chain(PLANNED)
+            .map(|n| (n, n.replace('_', "-")))
+            .collect()
+    });
+    names
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(name, |(_, d)| d.as_str())
+}
+
+/// `a, b and c`.
+fn and_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A feature with an on/off sysctl: a switch of the module's table, or a
+/// switch of a mechanism to come ([`PLANNED`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Feature {
-    /// Local listen tables (`FASTSOCKET_FEATURE_LISTEN`).
-    Listen,
-    /// Local listen for every TCP listener, without the ioctl.
-    ListenAuto,
-    /// Per-CPU established tables (a later module).
-    Established,
-    /// Receive flow delivery (a later module).
-    Rfd,
-    /// The socket VFS shortcut (a later module).
-    Vfs,
+pub struct Feature {
+    sysctl: &'static str,
 }
 
 impl Feature {
-    /// Every feature, in the order `status` shows them.
-    pub const ALL: [Feature; 5] = [
-        Feature::Listen,
-        Feature::ListenAuto,
-        Feature::Established,
-        Feature::Rfd,
-        Feature::Vfs,
-    ];
-
-    /// The name fsctl shows and takes.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Feature::Listen => "listen",
-            Feature::ListenAuto => "listen-auto",
-            Feature::Established => "established",
-            Feature::Rfd => "rfd",
-            Feature::Vfs => "vfs",
+    /// The switch of `setting` (a [`Kind::Switch`] of the table).
+    pub fn of(setting: sysctl::Setting) -> Self {
+        Self {
+            sysctl: setting.sysctl().name,
         }
     }
 
+    /// Every feature, in the order `status` shows them: the module's
+    /// switches, then the planned ones.
+    pub fn all() -> impl Iterator<Item = Feature> {
+        let switches = SYSCTLS
+            .iter()
+            .filter(|s| s.kind == Kind::Switch)
+            .map(|s| s.name);
+        let planned = PLANNED
+            .into_iter()
+            .filter(|p| SYSCTLS.iter().all(|s| s.name != *p));
+        switches.chain(planned).map(|sysctl| Feature { sysctl })
+    }
+
+    /// The name fsctl shows and takes.
+    pub fn name(self) -> &'static str {
+        dashed(self.sysctl)
+    }
+
     /// Its file under `/proc/sys/net/fastsocket/`.
-    pub const fn sysctl(self) -> &'static str {
-        match self {
-            Feature::Listen => "listen",
-            Feature::ListenAuto => "listen_auto",
-            Feature::Established => "established",
-            Feature::Rfd => "rfd",
-            Feature::Vfs => "vfs",
+    pub fn sysctl(self) -> &'static str {
+        self.sysctl
+    }
+
+    /// Whether this module version has it (it is in the table).
+    pub fn in_table(self) -> bool {
+        SYSCTLS.iter().any(|s| s.name == self.sysctl)
+    }
+
+    /// Its short alias, if it has one.
+    fn alias(self) -> Option<&'static str> {
+        ALIASES
+            .iter()
+            .find(|(_, sysctl)| *sysctl == self.sysctl)
+            .map(|(alias, _)| *alias)
+    }
+
+    /// The name with its alias: `listen-auto (or auto)`.
+    fn described(self) -> String {
+        match self.alias() {
+            Some(alias) => format!("{} (or {alias})", self.name()),
+            None => self.name().to_string(),
         }
     }
 
     /// Looks a name up: fsctl's own, a short alias, or the sysctl's.
     pub fn parse(name: &str) -> Result<Self, Error> {
-        if name == "auto" {
-            return Ok(Feature::ListenAuto);
-        }
-        Self::ALL
-            .into_iter()
-            .find(|f| f.name() == name || f.sysctl() == name)
+        Self::all()
+            .find(|f| f.name() == name || f.sysctl() == name || f.alias() == Some(name))
             .ok_or_else(|| Error::UnknownFeature(name.into()))
     }
 
     /// The names for an error message.
     pub fn known() -> String {
-        let names: Vec<String> = Self::ALL
-            .iter()
-            .map(|f| match f {
-                Feature::ListenAuto => format!("{} (or auto)", f.name()),
-                _ => f.name().to_string(),
-            })
-            .collect();
+        let names: Vec<String> = Self::all().map(Feature::described).collect();
         names.join(", ")
+    }
+
+    /// The summary of `fsctl enable`.
+    pub fn enable_help() -> String {
+        let (ours, planned): (Vec<Feature>, Vec<Feature>) = Self::all().partition(|f| f.in_table());
+        let ours: Vec<String> = ours.into_iter().map(Feature::described).collect();
+        let mut help = format!("Switch a feature on: {}", ours.join(", "));
+        if !planned.is_empty() {
+            let planned: Vec<&str> = planned.into_iter().map(Feature::name).collect();
+            help += &format!("; {} where the module provides them", and_list(&planned));
+        }
+        help
     }
 }
 
-/// A numeric setting.
+/// A numeric setting: a [`Kind::Number`] of the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Setting {
-    /// Idle time before a CPU's local listener gives its connections back.
-    ListenIdleMs,
+pub struct Setting {
+    sysctl: &'static Sysctl,
 }
 
 impl Setting {
-    /// Every setting.
-    pub const ALL: [Setting; 1] = [Setting::ListenIdleMs];
+    /// The setting of `setting` (a [`Kind::Number`] of the table).
+    pub fn of(setting: sysctl::Setting) -> Self {
+        Self {
+            sysctl: setting.sysctl(),
+        }
+    }
+
+    /// Every setting, in table order.
+    pub fn all() -> impl Iterator<Item = Setting> {
+        SYSCTLS
+            .iter()
+            .filter(|s| s.kind == Kind::Number)
+            .map(|sysctl| Setting { sysctl })
+    }
 
     /// The name fsctl shows and takes.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Setting::ListenIdleMs => "listen-idle-ms",
-        }
+    pub fn name(self) -> &'static str {
+        dashed(self.sysctl.name)
     }
 
     /// Its file under `/proc/sys/net/fastsocket/`.
-    pub const fn sysctl(self) -> &'static str {
-        match self {
-            Setting::ListenIdleMs => "listen_idle_ms",
-        }
+    pub fn sysctl(self) -> &'static str {
+        self.sysctl.name
     }
 
-    /// The range the module accepts (Documentation/control-plane.rst); the
-    /// module checks it, fsctl only quotes it.
-    pub const fn range(self) -> (i64, i64) {
-        match self {
-            Setting::ListenIdleMs => (10, 60000),
-        }
+    /// The range the module accepts; the module checks it, fsctl only
+    /// quotes it.
+    pub fn range(self) -> (i64, i64) {
+        (self.sysctl.min.into(), self.sysctl.max.into())
     }
 
     /// Looks a name up: fsctl's own or the sysctl's.
     pub fn parse(name: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
+        Self::all()
             .find(|s| s.name() == name || s.sysctl() == name)
             .ok_or_else(|| Error::UnknownSetting(name.into()))
     }
@@ -134,8 +186,19 @@ impl Setting {
 
     /// The names for an error message.
     pub fn known() -> String {
-        let names: Vec<&str> = Self::ALL.iter().map(|s| s.name()).collect();
+        let names: Vec<&str> = Self::all().map(Setting::name).collect();
         names.join(", ")
+    }
+
+    /// The summary of `fsctl set`.
+    pub fn set_help() -> String {
+        let names: Vec<String> = Self::all()
+            .map(|s| {
+                let (min, max) = s.range();
+                format!("{} ({min} to {max})", s.name())
+            })
+            .collect();
+        format!("Set a setting: {}", names.join(", "))
     }
 }
 
@@ -172,28 +235,38 @@ mod tests {
             known,
             "listen, listen-auto (or auto), established, rfd, vfs"
         );
-        for f in Feature::ALL {
+        for f in Feature::all() {
             assert_eq!(Feature::parse(f.name()).ok(), Some(f));
         }
     }
 
     #[test]
+    fn help_names_what_the_table_has() {
+        assert_eq!(
+            Feature::enable_help(),
+            "Switch a feature on: listen, listen-auto (or auto); established, rfd and vfs \
+             where the module provides them"
+        );
+        assert_eq!(
+            Setting::set_help(),
+            "Set a setting: listen-idle-ms (10 to 60000)"
+        );
+        assert_eq!(and_list(&["a"]), "a");
+        assert_eq!(and_list(&["a", "b"]), "a and b");
+    }
+
+    #[test]
     fn settings() {
-        assert_eq!(
-            Setting::parse("listen-idle-ms").ok(),
-            Some(Setting::ListenIdleMs)
-        );
-        assert_eq!(
-            Setting::parse("listen_idle_ms").ok(),
-            Some(Setting::ListenIdleMs)
-        );
+        let idle = Setting::of(sysctl::Setting::ListenIdleMs);
+        assert_eq!(Setting::parse("listen-idle-ms").ok(), Some(idle));
+        assert_eq!(Setting::parse("listen_idle_ms").ok(), Some(idle));
         assert!(matches!(
             Setting::parse("listen"),
             Err(Error::UnknownSetting(_))
         ));
-        assert_eq!(Setting::ListenIdleMs.parse_value("500").ok(), Some(500));
-        assert_eq!(Setting::ListenIdleMs.parse_value(" 500\n").ok(), Some(500));
-        let e = Setting::ListenIdleMs.parse_value("5s").unwrap_err();
+        assert_eq!(idle.parse_value("500").ok(), Some(500));
+        assert_eq!(idle.parse_value(" 500\n").ok(), Some(500));
+        let e = idle.parse_value("5s").unwrap_err();
         assert_eq!(
             e.to_string(),
             "invalid value '5s' for listen-idle-ms (the module accepts 10 to 60000)"

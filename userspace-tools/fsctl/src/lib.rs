@@ -19,8 +19,7 @@ pub mod sysctl;
 mod testdir;
 
 /// The column list of `/proc/net/fastsocket`, shared with the module.
-#[path = "../../../rust/pure/stats_format.rs"]
-pub mod stats_format;
+pub use fastsocket_pure::stats_format;
 
 // What the crate offered as `fsstats`, still at its root.
 pub use counters::{CpuRow, ParseError, Table, PROC_PATH};

@@ -43,8 +43,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Switch a feature on: listen, listen-auto (or auto); established,
-    /// rfd and vfs where the module provides them.
+    #[command(about = Feature::enable_help())]
     Enable {
         #[arg(value_name = "FEATURE")]
         feature: String,
@@ -54,7 +53,7 @@ enum Cmd {
         #[arg(value_name = "FEATURE")]
         feature: String,
     },
-    /// Set a setting: listen-idle-ms (10 to 60000).
+    #[command(about = Setting::set_help())]
     Set {
         #[arg(value_name = "SETTING")]
         setting: String,

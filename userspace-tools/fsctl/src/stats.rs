@@ -13,7 +13,7 @@ use crate::{layout, stats_format::CPU_COLUMN, Counter, CpuRow, Table};
 /// Whether a column is a current value (shown as is) rather than a count
 /// of events (shown as a rate when watching).
 pub fn is_gauge(counter: Counter) -> bool {
-    counter == Counter::LocalListeners
+    counter.is_gauge()
 }
 
 /// The label of the sum row.

@@ -74,18 +74,20 @@ impl Status {
     /// unknown rather than failing the whole report.
     pub fn of(info: &Info, sys: &Sysctls) -> Self {
         let mut features = Vec::new();
-        for f in Feature::ALL {
+        for f in Feature::all() {
             let value = match sys.read(f.sysctl()) {
                 Ok(None) => continue,
                 Ok(Some(v)) => Some(v != 0),
                 // INFO knows this one's switch as well.
-                Err(_) if f == Feature::Listen => Some(info.enabled & uapi::FEATURE_LISTEN != 0),
+                Err(_) if f == Feature::of(fastsocket_pure::sysctl::Setting::Listen) => {
+                    Some(info.enabled & uapi::FEATURE_LISTEN != 0)
+                }
                 Err(_) => None,
             };
             features.push((f.name(), value));
         }
         let mut settings = Vec::new();
-        for s in Setting::ALL {
+        for s in Setting::all() {
             match sys.read(s.sysctl()) {
                 Ok(None) => {}
                 Ok(v) => settings.push((s.name(), v)),

@@ -198,6 +198,11 @@ impl fmt::Display for Change {
 mod tests {
     use super::*;
     use crate::testdir::{TestDir, MODULE_0_2};
+    use fastsocket_pure::sysctl::Setting as Row;
+
+    fn feature(name: &str) -> Feature {
+        Feature::parse(name).unwrap()
+    }
 
     fn module_dir() -> (TestDir, Sysctls) {
         let d = TestDir::new(&MODULE_0_2);
@@ -212,16 +217,16 @@ mod tests {
     #[test]
     fn switch_writes_zero_and_one() {
         let (d, s) = module_dir();
-        let c = s.switch(Feature::Listen, false, no_version).unwrap();
+        let c = s.switch(feature("listen"), false, no_version).unwrap();
         assert_eq!(c.to_string(), "listen off (was on)");
         assert_eq!(fs::read_to_string(d.path().join("listen")).unwrap(), "0\n");
-        let c = s.switch(Feature::ListenAuto, true, no_version).unwrap();
+        let c = s.switch(feature("listen-auto"), true, no_version).unwrap();
         assert_eq!(c.to_string(), "listen-auto on (was off)");
         assert_eq!(
             fs::read_to_string(d.path().join("listen_auto")).unwrap(),
             "1\n"
         );
-        let c = s.switch(Feature::ListenAuto, true, no_version).unwrap();
+        let c = s.switch(feature("listen-auto"), true, no_version).unwrap();
         assert_eq!(c.to_string(), "listen-auto on (unchanged)");
         assert_eq!(s.read("listen").unwrap(), Some(0));
     }
@@ -229,7 +234,9 @@ mod tests {
     #[test]
     fn set_writes_the_number() {
         let (d, s) = module_dir();
-        let c = s.set(Setting::ListenIdleMs, 500, no_version).unwrap();
+        let c = s
+            .set(Setting::of(Row::ListenIdleMs), 500, no_version)
+            .unwrap();
         assert_eq!(c.to_string(), "listen-idle-ms 500 (was 200)");
         assert_eq!(
             fs::read_to_string(d.path().join("listen_idle_ms")).unwrap(),
@@ -241,7 +248,7 @@ mod tests {
     fn missing_feature_is_not_provided_and_not_created() {
         let (d, s) = module_dir();
         let e = s
-            .switch(Feature::Rfd, true, || Some(Version(0x000200)))
+            .switch(feature("rfd"), true, || Some(Version(0x000200)))
             .unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -258,7 +265,7 @@ mod tests {
         assert!(!s.exists());
         assert!(matches!(s.read("listen"), Err(Error::NotLoaded)));
         assert!(matches!(
-            s.switch(Feature::Listen, true, no_version),
+            s.switch(feature("listen"), true, no_version),
             Err(Error::NotLoaded)
         ));
         assert!(!d.path().join("fastsocket").exists());
