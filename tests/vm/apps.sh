@@ -189,10 +189,10 @@ probe_dir() {
 # probe_field DIR KEY: a figure of the probe summary (accepts, local,
 # fraction); probe_list DIR KEY: a per-cpu list (per_cpu_accepts, ...).
 probe_field() {
-	"$FS_TOOLS/fsprobe" "$1" | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p"
+	"$FS_TOOLS/fsprobe" "$1" | jq -r --arg k "$2" '.[$k] // empty'
 }
 probe_list() {
-	"$FS_TOOLS/fsprobe" "$1" | sed -n "s/.*\"$2\":\[\([0-9,]*\)\].*/\1/p"
+	"$FS_TOOLS/fsprobe" "$1" | jq -r --arg k "$2" '.[$k] // [] | map(tostring) | join(",")'
 }
 
 # check_answered LABEL WRK_OUT PROBE_DIR: every request got its answer, and

@@ -71,9 +71,13 @@ stop_server() {
 	wait "$SERVER_PID" 2>/dev/null || true
 }
 
-# Reads a field of the JSON summary in FILE: json_field FILE KEY.
+# Reads a field of the JSON summary in FILE: json_field FILE PATH, PATH a
+# jq path without its leading dot ("completed", "latency.p99_us"); a list
+# comes out comma-separated.  Nothing (and status 0) if FILE is no JSON or
+# has no such field: the caller's check then says what it found.
 json_field() {
-	sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1"
+	jq -r ".$2 // empty | if type == \"array\" then map(tostring) | join(\",\") else . end" \
+		"$1" 2>/dev/null || true
 }
 
 # Starts "fsbench server ARGS..." and waits until it accepts; sets

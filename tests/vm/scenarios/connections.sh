@@ -21,8 +21,8 @@ unload
 
 kv ipv4_completed "$(json_field /tmp/v4.json completed)"
 kv ipv4_conn_per_sec "$(int "$(json_field /tmp/v4.json conn_per_sec)")"
-kv ipv4_p50_us "$(json_field /tmp/v4.json p50_us)"
-kv ipv4_p99_us "$(json_field /tmp/v4.json p99_us)"
+kv ipv4_p50_us "$(json_field /tmp/v4.json latency.p50_us)"
+kv ipv4_p99_us "$(json_field /tmp/v4.json latency.p99_us)"
 kv ipv6_completed "$(json_field /tmp/v6.json completed)"
 kv hook_events "$((after - before))"
 [ "$after" = "$before" ] || fail "listeners nobody enabled went through the hooks ($before -> $after)"

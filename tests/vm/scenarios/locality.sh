@@ -26,7 +26,7 @@ run() {
 	[ "$(json_field "/tmp/$label.json" completed)" = "$n" ] ||
 		fail "$label: not all $n connections completed: $(cat "/tmp/$label.json")"
 	kv "${label}_conn_per_sec" "$(int "$(json_field "/tmp/$label.json" conn_per_sec)")"
-	kv "${label}_p99_us" "$(json_field "/tmp/$label.json" p99_us)"
+	kv "${label}_p99_us" "$(json_field "/tmp/$label.json" latency.p99_us)"
 	kv "${label}_locality" "$(json_field "/tmp/$label.server.json" fraction)"
 }
 

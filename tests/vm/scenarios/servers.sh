@@ -30,7 +30,7 @@ serve() {
 	loc=$(json_field "/tmp/$label.server.json" fraction)
 	printf '%-10s %-8s %6.0f conn/s, locality %.3f, accepts per cpu %s\n' "$label" "$mode" \
 		"$(json_field "/tmp/$label.json" conn_per_sec)" "$loc" \
-		"$(sed -n 's/.*"per_cpu_accepts":\[\([0-9,]*\)\].*/\1/p' "/tmp/$label.server.json")"
+		"$(json_field "/tmp/$label.server.json" per_cpu_accepts)"
 	kv "${label}_${mode}_conn_per_sec" "$(json_field "/tmp/$label.json" conn_per_sec)"
 	kv "${label}_${mode}_locality" "$(printf '%.3f' "$loc")"
 	LOCALITY=$loc
@@ -54,8 +54,8 @@ done
 # libfsocket.so has FASTSOCKET_PIN.
 serve pinned stock 0 --workers "$cpus" --mode process
 serve pinned preload 1 --workers "$cpus" --mode process
-accepting=$(sed -n 's/.*"per_cpu_accepts":\[\([0-9,]*\)\].*/\1/p' /tmp/pinned.server.json |
-	tr ',' '\n' | grep -cv '^0$')
+accepting=$(jq '[.per_cpu_accepts[] | select(. > 0)] | length' /tmp/pinned.server.json ||
+	echo none)
 kv pinned_cpus_accepting "$accepting"
 [ "$accepting" = "$cpus" ] || fail "FASTSOCKET_PIN: workers accepted on $accepting of $cpus cpus"
 if [ "$cpus" -gt 1 ]; then
