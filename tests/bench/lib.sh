@@ -250,8 +250,8 @@ bench_veth_up() {
 # run_nginx_veth CONFIG ROUND PAIR: nginx on VETH_HALF cpus under wrk on
 # the others, across the veth pair.
 run_nginx_veth() {
-	APP_NS="ip netns exec fs-srv" APP_ADDR=10.77.0.1 \
-		WRK_PREFIX="ip netns exec fs-cli taskset -c $VETH_HALF-$((BENCH_CPUS - 1))" \
+	APP_NS="ip netns exec $VETH_SRV_NS" APP_ADDR=10.77.0.1 \
+		WRK_PREFIX="ip netns exec $VETH_CLI_NS taskset -c $VETH_HALF-$((BENCH_CPUS - 1))" \
 		WRK_THREADS=$VETH_HALF measure_nginx nginx-veth "$@" "$VETH_HALF"
 }
 

@@ -28,6 +28,8 @@ echo "@@fastsocket guest: $(nproc) cpus, kernel $(uname -r)"
 
 for name in "$@"; do
 	export FS_KV="$out/$name.kv"
+	# Names a scenario's network namespaces and the like.
+	export FS_SCENARIO=$name
 	: >"$FS_KV"
 	dmesg -C
 	echo "@@fastsocket begin $name"

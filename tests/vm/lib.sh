@@ -122,30 +122,44 @@ fs_sysctl() {
 	echo "$2" >"/proc/sys/net/fastsocket/$1" || fail "cannot set $1 to $2"
 }
 
-# veth_up SERVER_RPS [CLIENT_RPS]: two network namespaces, fs-srv
-# (10.77.0.1) and fs-cli (10.77.0.2), joined by a veth pair: two machines
-# on one wire.  RPS (hex cpu masks) plays a NIC's RSS, spreading each
-# side's packets by flow over its cpus.  veth_down removes them.
+# A name of this scenario's own for a network namespace: "fs-WHAT-" and
+# the scenario and its shell's pid, so that scenarios could run side by
+# side.
+netns_name() {
+	echo "fs-$1-${FS_SCENARIO:-scenario}-$$"
+}
+VETH_SRV_NS=$(netns_name srv)
+VETH_CLI_NS=$(netns_name cli)
+
+# veth_up SERVER_RPS [CLIENT_RPS]: two network namespaces, VETH_SRV_NS
+# (10.77.0.1, device fs-s) and VETH_CLI_NS (10.77.0.2, fs-c), joined by a
+# veth pair: two machines on one wire.  RPS (hex cpu masks) plays a NIC's
+# RSS, spreading each side's packets by flow over its cpus.  veth_down
+# removes them.  The pair is made under names of this shell's own and
+# renamed inside the namespaces.
 veth_up() {
-	ip netns add fs-srv
-	ip netns add fs-cli
-	ip link add fs-s type veth peer name fs-c
-	ip link set fs-s netns fs-srv
-	ip link set fs-c netns fs-cli
-	ip -n fs-srv addr add 10.77.0.1/24 dev fs-s
-	ip -n fs-cli addr add 10.77.0.2/24 dev fs-c
-	ip -n fs-srv link set lo up
-	ip -n fs-cli link set lo up
-	ip -n fs-srv link set fs-s up
-	ip -n fs-cli link set fs-c up
-	ip netns exec fs-srv sh -c "echo $1 > /sys/class/net/fs-s/queues/rx-0/rps_cpus"
+	local s=fss$$ c=fsc$$
+	ip netns add "$VETH_SRV_NS"
+	ip netns add "$VETH_CLI_NS"
+	ip link add "$s" type veth peer name "$c"
+	ip link set "$s" netns "$VETH_SRV_NS"
+	ip link set "$c" netns "$VETH_CLI_NS"
+	ip -n "$VETH_SRV_NS" link set "$s" name fs-s
+	ip -n "$VETH_CLI_NS" link set "$c" name fs-c
+	ip -n "$VETH_SRV_NS" addr add 10.77.0.1/24 dev fs-s
+	ip -n "$VETH_CLI_NS" addr add 10.77.0.2/24 dev fs-c
+	ip -n "$VETH_SRV_NS" link set lo up
+	ip -n "$VETH_CLI_NS" link set lo up
+	ip -n "$VETH_SRV_NS" link set fs-s up
+	ip -n "$VETH_CLI_NS" link set fs-c up
+	ip netns exec "$VETH_SRV_NS" sh -c "echo $1 > /sys/class/net/fs-s/queues/rx-0/rps_cpus"
 	[ -z "${2:-}" ] ||
-		ip netns exec fs-cli sh -c "echo $2 > /sys/class/net/fs-c/queues/rx-0/rps_cpus"
+		ip netns exec "$VETH_CLI_NS" sh -c "echo $2 > /sys/class/net/fs-c/queues/rx-0/rps_cpus"
 }
 
 veth_down() {
-	ip netns del fs-srv 2>/dev/null || true
-	ip netns del fs-cli 2>/dev/null || true
+	ip netns del "$VETH_SRV_NS" 2>/dev/null || true
+	ip netns del "$VETH_CLI_NS" 2>/dev/null || true
 }
 
 # Integer part of a number.

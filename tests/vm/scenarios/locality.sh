@@ -38,7 +38,7 @@ for mode in process thread; do
 done
 run stock_epoll 127.0.0.1:0 --mode thread --accept-mode epoll --epoll-exclusive
 veth_up "$all_mask"
-CLIENT_NS="ip netns exec fs-cli" SERVER_NS="ip netns exec fs-srv"
+CLIENT_NS="ip netns exec $VETH_CLI_NS" SERVER_NS="ip netns exec $VETH_SRV_NS"
 run stock_veth 10.77.0.1:0 --mode process
 CLIENT_NS= SERVER_NS=
 
@@ -49,7 +49,7 @@ for mode in process thread; do
 	run "fastsocket_${mode}" 127.0.0.1:0 --mode "$mode" --local-listen
 done
 run fastsocket_epoll 127.0.0.1:0 --mode thread --accept-mode epoll --epoll-exclusive --local-listen
-CLIENT_NS="ip netns exec fs-cli" SERVER_NS="ip netns exec fs-srv"
+CLIENT_NS="ip netns exec $VETH_CLI_NS" SERVER_NS="ip netns exec $VETH_SRV_NS"
 run fastsocket_veth 10.77.0.1:0 --mode process --local-listen
 CLIENT_NS= SERVER_NS=
 syn_local=$(($(proc_total syn_local) - before_local))

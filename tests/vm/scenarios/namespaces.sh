@@ -38,17 +38,19 @@ fs_server_stop /tmp/wild.server.json
 kv specific_beside_wildcard ok
 
 # Two namespaces, one port, each with its own enabled listener.
-for ns in fs-a fs-b; do
+ns_a=$(netns_name a)
+ns_b=$(netns_name b)
+for ns in "$ns_a" "$ns_b"; do
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
 done
-trap 'ip netns del fs-a; ip netns del fs-b' EXIT
-SERVER_NS="ip netns exec fs-a" fs_server --listen 127.0.0.1:4242 --workers "$cpus" --pin --local-listen
+trap 'ip netns del "$ns_a"; ip netns del "$ns_b"' EXIT
+SERVER_NS="ip netns exec $ns_a" fs_server --listen 127.0.0.1:4242 --workers "$cpus" --pin --local-listen
 a_pid=$SERVER_PID a_log=$SERVER_LOG
-SERVER_NS="ip netns exec fs-b" fs_server --listen 127.0.0.1:4242 --workers "$cpus" --pin --local-listen
-ip netns exec fs-a "$FS_BENCH" client --connect 127.0.0.1:4242 --connections "$n" \
+SERVER_NS="ip netns exec $ns_b" fs_server --listen 127.0.0.1:4242 --workers "$cpus" --pin --local-listen
+ip netns exec "$ns_a" "$FS_BENCH" client --connect 127.0.0.1:4242 --connections "$n" \
 	--threads "$cpus" --pin --json >/tmp/nsa.json || fail "netns a: $(cat /tmp/nsa.json)"
-ip netns exec fs-b "$FS_BENCH" client --connect 127.0.0.1:4242 --connections $((n / 2)) \
+ip netns exec "$ns_b" "$FS_BENCH" client --connect 127.0.0.1:4242 --connections $((n / 2)) \
 	--threads "$cpus" --pin --json >/tmp/nsb.json || fail "netns b: $(cat /tmp/nsb.json)"
 fs_server_stop /tmp/nsb.server.json
 SERVER_PID=$a_pid SERVER_LOG=$a_log
