@@ -7,7 +7,10 @@
 #   NAME.log    what the scenario printed
 #   NAME.kv     its figures, one "key value" per line
 #   NAME.dmesg  the kernel log of the scenario alone
-#   NAME.result "ok", or "fail REASON"
+#   NAME.result "ok", "skip REASON" or "fail REASON"
+# A scenario skips as kselftest's do: it exits with status 4 (KSFT_SKIP)
+# after printing "SKIP: REASON" last (lib.sh's skip does both); an exit
+# status of 4 without that line is a failure like any other.
 # The host (tests/run_tests.py) turns these into KTAP.  OUT/env.sh, written
 # by the host, exports the paths of the built module and tools.
 #
@@ -43,8 +46,15 @@ for name in "$@"; do
 	case $rc in
 	0) echo ok >"$out/$name.result" ;;
 	124 | 137) echo "fail timed out after $limit s" >"$out/$name.result" ;;
-	*) echo "fail $(grep -m1 '^FAIL:' "$out/$name.log" || echo "exit status $rc")" \
-		>"$out/$name.result" ;;
+	*)
+		last=$(tail -n 1 "$out/$name.log")
+		if [ "$rc" = 4 ] && [ "${last#SKIP: }" != "$last" ]; then
+			echo "skip ${last#SKIP: }" >"$out/$name.result"
+		else
+			echo "fail $(grep -m1 '^FAIL:' "$out/$name.log" || echo "exit status $rc")" \
+				>"$out/$name.result"
+		fi
+		;;
 	esac
 	echo "@@fastsocket end $name $(cat "$out/$name.result")"
 	# A module a failed scenario left loaded must not spoil the next one.

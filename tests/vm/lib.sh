@@ -10,6 +10,14 @@ fail() {
 	exit 1
 }
 
+# Skips the scenario, as kselftest does (exit status 4, KSFT_SKIP), for
+# REASON: only for what this machine or kernel cannot do, never for a
+# result that is wrong.
+skip() {
+	echo "SKIP: $*"
+	exit 4
+}
+
 # Records a figure of the scenario: kv KEY VALUE.
 kv() {
 	echo "$1 $2" >>"$FS_KV"
