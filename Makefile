@@ -3,6 +3,7 @@
 # fastsocket: see README.md.  The commands:
 #   make run    build what is missing, boot a 4-vCPU VM, show the module at work
 #   make test   host checks, both kernel builds, VM scenarios on 1, 2, 4 vCPUs
+#   make test-long  the same with the long forms (not in CI)
 #   make bench  stock 6.12 against fastsocket in VMs; writes Documentation/benchmarks.rst
 #
 # Kernel builds are cached in $(FASTSOCKET_CACHE) (default
@@ -13,7 +14,9 @@
 SHELL := /bin/bash
 export FASTSOCKET_CACHE ?= $(HOME)/.cache/fastsocket
 
-# What `make test` runs; narrow it with e.g. TEST_ARGS="--cpus 2".
+# What `make test` and `make test-long` run; narrow them with e.g.
+# TEST_ARGS="--cpus 2 --scenarios locality".  The knobs of the two tiers:
+# tests/run_tests.py --tiers.
 TEST_ARGS ?=
 # What `make bench` runs; e.g. BENCH_ARGS="--cpus 2 --rounds 1 --no-lockstat".
 BENCH_ARGS ?=
@@ -24,12 +27,12 @@ BENCH_ARGS ?=
 PREFIX ?= /usr/local
 REL := userspace-tools/target/release
 
-.PHONY: all run test bench setup kernel module tools install check clean help
+.PHONY: all run test test-long bench setup kernel module tools install check clean help
 
 all: module tools
 
 help:
-	@sed -n '3,10p' Makefile
+	@sed -n '3,11p' Makefile
 
 setup:
 	@scripts/bootstrap.sh
@@ -61,8 +64,14 @@ install: tools
 run: module-release tools
 	@scripts/run.sh
 
+# The short tier, what CI runs (.ci/run).
 test: setup
 	@python3 tests/run_tests.py $(TEST_ARGS)
+
+# The long tier: 20,000 connections per locality run, 100 load/unload
+# rounds, the benchmark's full rounds on every vCPU count, a soak.
+test-long: setup
+	@python3 tests/run_tests.py --tier long $(TEST_ARGS)
 
 bench: setup
 	@python3 tests/bench/bench.py $(BENCH_ARGS)

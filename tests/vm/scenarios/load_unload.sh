@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
-# The module loads and unloads 100 times; each time its file appears and
-# goes, and it says its version.
+# The module loads and unloads FS_LOAD_UNLOAD_ROUNDS times (100 unless the
+# tier says otherwise); each time its file appears and goes, and it says
+# its version.
 . "$FS_TOP/tests/vm/lib.sh"
 
-rounds=100
+rounds=${FS_LOAD_UNLOAD_ROUNDS:-100}
 for i in $(seq "$rounds"); do
 	load
 	[ -r "$FS_PROC" ] || fail "round $i: $FS_PROC missing after insmod"

@@ -2,12 +2,12 @@
 # The module is removed and loaded again, over and over, while connections
 # are being made to a listener enabled for local listen (by the auto mode,
 # the listener made again for each batch): no connection fails.  Clients
-# run in batches until both enough connections and enough load/unload
-# cycles happened under them.
+# run in batches until both enough connections (FS_UNLOAD_CONNS) and
+# enough load/unload cycles (FS_UNLOAD_CYCLES) happened under them.
 . "$FS_TOP/tests/vm/lib.sh"
 
-min_connections=2000
-min_cycles=8
+min_connections=${FS_UNLOAD_CONNS:-2000}
+min_cycles=${FS_UNLOAD_CYCLES:-8}
 batch=500
 cpus=$(nproc)
 

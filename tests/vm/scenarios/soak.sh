@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+# The long tier's soak (`make test-long`): for FS_SOAK_SECONDS, round after
+# round of a freshly loaded module under load, each round another way of
+# serving (pinned processes, threads in epoll with EPOLLEXCLUSIVE, the auto
+# mode with the feature switched off and on under the clients, IPv6),
+# unloaded after each.  Every connection completes and every one is
+# accepted; the kernel says nothing (the runner checks every round's log).
+. "$FS_TOP/tests/vm/lib.sh"
+
+seconds=${FS_SOAK_SECONDS:-900}
+n=${FS_SOAK_CONNS:-500}
+cpus=$(nproc)
+end=$(($(date +%s) + seconds))
+rounds=0
+connections=0
+toggles=0
+while [ "$(date +%s)" -lt "$end" ]; do
+	load
+	addr=127.0.0.1:0
+	case $((rounds % 4)) in
+	0) args="--mode process --local-listen" ;;
+	1) args="--mode thread --accept-mode epoll --epoll-exclusive --local-listen" ;;
+	2) args="--mode process" && fs_sysctl listen_auto 1 ;;
+	3) args="--mode thread --local-listen" addr='[::1]:0' ;;
+	esac
+	# shellcheck disable=SC2086 # args: several words
+	fs_server --listen "$addr" --workers "$cpus" --pin $args
+	"$FS_BENCH" client --connect "$SERVER_ADDR" --connections "$n" --threads "$cpus" --pin \
+		--timeout 10 --json >/tmp/soak.json &
+	client=$!
+	if [ $((rounds % 4)) = 2 ]; then
+		while kill -0 "$client" 2>/dev/null; do
+			fs_sysctl listen 0
+			sleep 0.2
+			fs_sysctl listen 1
+			sleep 0.2
+			toggles=$((toggles + 1))
+		done
+	fi
+	rc=0
+	wait "$client" || rc=$?
+	fs_server_stop /tmp/soak.server.json
+	[ "$rc" = 0 ] && [ "$(json_field /tmp/soak.json completed)" = "$n" ] ||
+		fail "round $rounds ($args): not all $n connections completed: $(cat /tmp/soak.json)"
+	[ "$(json_field /tmp/soak.server.json accepted)" = "$n" ] ||
+		fail "round $rounds ($args): the server accepted $(json_field /tmp/soak.server.json accepted), not $n"
+	unload
+	rounds=$((rounds + 1))
+	connections=$((connections + n))
+done
+kv rounds "$rounds"
+kv connections "$connections"
+kv toggles "$toggles"
+[ "$rounds" -ge 4 ] || fail "only $rounds rounds in $seconds s: every way of serving did not run"
