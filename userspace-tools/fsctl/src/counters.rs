@@ -107,15 +107,15 @@ mod tests {
 
     #[test]
     fn module_format_round_trips() {
+        // The first values given, the columns appended later zero.
+        let row = |cpu, first: &[u64]| {
+            let mut values = [0; Counter::COUNT];
+            values[..first.len()].copy_from_slice(first);
+            CpuRow { cpu, values }
+        };
         let rows = vec![
-            CpuRow {
-                cpu: 0,
-                values: [5, 0, 1, 2, 3, 4, 5, 6],
-            },
-            CpuRow {
-                cpu: 3,
-                values: [u64::MAX, 7, 0, 7, 0, 0, 9, 1],
-            },
+            row(0, &[5, 0, 1, 2, 3, 4, 5, 6]),
+            row(3, &[u64::MAX, 7, 0, 7, 0, 0, 9, 1]),
         ];
         let table = Table::parse(&render(&rows)).unwrap();
         assert_eq!(table.rows, rows);
@@ -125,12 +125,12 @@ mod tests {
 
     #[test]
     fn header_names_every_column_in_order() {
+        // Columns are appended, never reordered: these come first.
         let text = render(&[]);
-        assert_eq!(
-            text,
+        assert!(text.starts_with(
             "cpu lookup_ipv4 lookup_ipv6 syn_local syn_global accept_local accept_global moved \
-             local_listeners\n"
-        );
+             local_listeners"
+        ));
         for (i, c) in Counter::ALL.iter().enumerate() {
             assert_eq!(c.index(), i);
             assert_eq!(Table::counter_by_name(c.name()), Some(*c));

@@ -231,10 +231,8 @@ mod tests {
     #[test]
     fn known_lists_every_feature_once() {
         let known = Feature::known();
-        assert_eq!(
-            known,
-            "listen, listen-auto (or auto), established, rfd, vfs"
-        );
+        assert!(known.starts_with("listen, listen-auto (or auto), "));
+        assert_eq!(known.split(", ").count(), Feature::all().count());
         for f in Feature::all() {
             assert_eq!(Feature::parse(f.name()).ok(), Some(f));
         }
@@ -242,15 +240,20 @@ mod tests {
 
     #[test]
     fn help_names_what_the_table_has() {
-        assert_eq!(
-            Feature::enable_help(),
-            "Switch a feature on: listen, listen-auto (or auto); established, rfd and vfs \
-             where the module provides them"
-        );
-        assert_eq!(
-            Setting::set_help(),
-            "Set a setting: listen-idle-ms (10 to 60000)"
-        );
+        let enable = Feature::enable_help();
+        assert!(enable.starts_with("Switch a feature on: listen, listen-auto (or auto)"));
+        for f in Feature::all() {
+            assert!(enable.contains(f.name()), "{enable}");
+        }
+        if PLANNED == ["established", "rfd", "vfs"] {
+            assert!(enable.ends_with("; established, rfd and vfs where the module provides them"));
+        }
+        let set = Setting::set_help();
+        assert!(set.starts_with("Set a setting: listen-idle-ms (10 to 60000)"));
+        for s in Setting::all() {
+            let (min, max) = s.range();
+            assert!(set.contains(&format!("{} ({min} to {max})", s.name())));
+        }
         assert_eq!(and_list(&["a"]), "a");
         assert_eq!(and_list(&["a", "b"]), "a and b");
     }
