@@ -5,6 +5,8 @@
 //! Any user may enable local listen on a socket it has a descriptor of;
 //! every argument is checked before anything changes.
 
+#![forbid(unsafe_code)]
+
 use core::mem::size_of;
 
 use kernel::{
@@ -17,24 +19,11 @@ use kernel::{
 };
 
 use crate::{
-    cpu,
     listen::Tables,
-    miscdev, settings,
-    sock::SocketFile,
-    uapi::{self, CpuSet},
+    pure::uapi::{self, CpuSet},
+    settings::{self, Setting},
+    sys::{cpu, miscdev, sock::SocketFile},
 };
-
-// SAFETY: plain integers, every bit pattern is valid.
-unsafe impl FromBytes for uapi::Info {}
-// SAFETY: plain integers without padding (checked against the C layout by
-// the host test `uapi_matches_c`).
-unsafe impl AsBytes for uapi::Info {}
-// SAFETY: as for `Info`.
-unsafe impl FromBytes for uapi::Listen {}
-// SAFETY: as for `Info`.
-unsafe impl FromBytes for uapi::ListenState {}
-// SAFETY: as for `Info`.
-unsafe impl AsBytes for uapi::ListenState {}
 
 /// Version reported by `FASTSOCKET_IOC_INFO`.
 const VERSION: u32 = uapi::version(0, 2, 0);
@@ -52,7 +41,7 @@ impl Control {
     fn info(&self, arg: usize) -> Result<i64> {
         let req: uapi::Info = read(arg)?;
         check_size(req.size, size_of::<uapi::Info>())?;
-        let enabled = if settings::LISTEN.get() != 0 {
+        let enabled = if settings::get(Setting::Listen) != 0 {
             uapi::FEATURE_LISTEN
         } else {
             0

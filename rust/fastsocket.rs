@@ -9,36 +9,31 @@
 //! `/proc/sys/net/fastsocket`, and reports per-CPU counters in
 //! `/proc/net/fastsocket`.  See `Documentation/design.rst` and
 //! `Documentation/local-listen.rst`.
+//!
+//! Every `unsafe` of the module is in [`sys`], the glue that wraps the
+//! kernel's interfaces in safe types.  The policy ([`policy`], [`listen`],
+//! [`control`], [`settings`], [`stats`]) and [`pure`], the code shared with
+//! the host tools, are safe Rust: each file forbids `unsafe_code`, and this
+//! root denies it everywhere but in [`sys`].  This file only declares the
+//! module; `module!` expands here.
 
-use core::ptr::NonNull;
+#![deny(unsafe_code)]
 
-use kernel::{bindings, c_str, prelude::*, str::CStr, sync::Arc};
+use kernel::prelude::*;
 
 mod control;
-mod cpu;
-mod hooks;
-mod kthread;
 mod listen;
-mod miscdev;
-mod procfs;
-mod rcu;
+mod policy;
+// Shared with the host tools (the `fastsocket-pure` crate), where its
+// modules are public too.
+#[path = "pure/lib.rs"]
+pub mod pure;
 mod settings;
-mod sock;
 mod stats;
-mod sysctl;
-// Shared with the host tools and tests, where they are public modules too.
-#[path = "pure/listen_policy.rs"]
-pub mod listen_policy;
-#[path = "pure/stats_format.rs"]
-pub mod stats_format;
-#[path = "pure/uapi.rs"]
-pub mod uapi;
+#[allow(unsafe_code)] // The glue: the only place `unsafe` is allowed.
+mod sys;
 
-use hooks::LocalAnswer;
-use listen::Tables;
-use rcu::ReadSide;
-use sock::{Locked, SockRef, SockView};
-use stats::Stats;
+use policy::Fastsocket;
 
 module! {
     type: Fastsocket,
@@ -46,133 +41,4 @@ module! {
     author: "Fastsocket developers",
     description: "Per-core partitioning of the TCP stack for short-lived connections",
     license: "GPL",
-}
-
-/// Version of the module.
-const VERSION: &str = "0.2.0";
-
-/// The hooks: the local listen tables, for the listeners they enabled.
-struct Policy {
-    tables: Arc<Tables>,
-}
-
-impl hooks::Hooks for Policy {
-    fn lookup_listener(
-        &self,
-        rcu: &ReadSide<'_>,
-        sk: SockView<'_>,
-    ) -> Option<NonNull<bindings::sock>> {
-        self.tables.lookup(rcu, sk)
-    }
-
-    fn local_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> LocalAnswer {
-        self.tables.local_listener(rcu, sk, cpu)
-    }
-
-    fn local_create(&self, sk: SockView<'_>, cpu: u32) -> Option<SockRef> {
-        self.tables.local_create(sk, cpu)
-    }
-
-    fn accepted(&self, _rcu: &ReadSide<'_>, _sk: SockView<'_>, local: bool) {
-        self.tables.accepted(local);
-    }
-
-    fn listen_poll(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> bool {
-        self.tables.listen_poll(rcu, sk, cpu)
-    }
-
-    fn listen_start(&self, sk: &Locked<'_>) {
-        if settings::LISTEN_AUTO.get() == 0 || settings::LISTEN.get() == 0 {
-            return;
-        }
-        let all = uapi::CpuSet::first(cpu::nr_ids() as usize);
-        // Listeners that cannot be shared (MD5 keys, a ULP, ...) stay stock.
-        let _ = self.tables.enable(sk, &all);
-    }
-
-    fn listen_stop(&self, sk: &Locked<'_>) {
-        // Not ours (enabled by a module instance since unloaded): nothing
-        // to move.
-        let _ = self.tables.disable(sk.sock(), false);
-    }
-}
-
-/// `/proc/net/fastsocket`: the per-CPU counters, one row per online CPU.
-struct StatsFile {
-    stats: Arc<Stats>,
-}
-
-impl procfs::Show for StatsFile {
-    const NAME: &'static CStr = c_str!("fastsocket");
-
-    fn show(&self, out: &mut procfs::SeqFile<'_>) -> Result {
-        stats_format::write_header(out).map_err(|_| EINVAL)?;
-        for cpu in (0..self.stats.nr_cpus()).filter(|&c| cpu::is_online(c)) {
-            stats_format::write_row(out, cpu, &self.stats.read(cpu)).map_err(|_| EINVAL)?;
-        }
-        Ok(())
-    }
-}
-
-/// Moves every connection back to the listeners when the module goes.
-struct Shutdown {
-    tables: Arc<Tables>,
-}
-
-impl Drop for Shutdown {
-    fn drop(&mut self) {
-        self.tables.shutdown();
-    }
-}
-
-struct Fastsocket {
-    // Dropped in this order: no new requests, no hooks, no scans, then
-    // every local listener moves its connections back, and the files go.
-    _device: miscdev::Registration<control::Control>,
-    _hooks: hooks::Registration<Policy>,
-    _scanner: kthread::Thread<Tables>,
-    _shutdown: Shutdown,
-    _sysctl: sysctl::Registration,
-    _proc: procfs::Registration<StatsFile>,
-}
-
-impl kernel::Module for Fastsocket {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        let stats = Arc::new(Stats::new()?, GFP_KERNEL)?;
-        let tables = Arc::pin_init(Tables::new(stats.clone())?, GFP_KERNEL)?;
-        let proc = procfs::Registration::register(StatsFile { stats })?;
-        let sysctl = sysctl::Registration::register(c_str!("net/fastsocket"), &settings::ALL)?;
-        let shutdown = Shutdown {
-            tables: tables.clone(),
-        };
-        let scanner = kthread::Thread::spawn(c_str!("fastsocket"), tables.clone())?;
-        let hooks = hooks::Registration::register(
-            Policy {
-                tables: tables.clone(),
-            },
-            module,
-        )
-        .inspect_err(|e| {
-            pr_err!(
-                "cannot register the hooks (errno {}): is another module registered?\n",
-                e.to_errno()
-            );
-        })?;
-        let device = miscdev::Registration::register(control::Control::new(tables), module)?;
-        pr_info!("fastsocket {VERSION} loaded\n");
-        Ok(Self {
-            _device: device,
-            _hooks: hooks,
-            _scanner: scanner,
-            _shutdown: shutdown,
-            _sysctl: sysctl,
-            _proc: proc,
-        })
-    }
-}
-
-impl Drop for Fastsocket {
-    fn drop(&mut self) {
-        pr_info!("fastsocket {VERSION} unloading\n");
-    }
 }

@@ -12,24 +12,27 @@
 //! the grace period that frees the old one: the scanner frees it, so that
 //! the worker goes on accepting.
 
-use core::{
-    ptr::NonNull,
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
-};
+#![forbid(unsafe_code)]
 
-use kernel::{bindings, new_mutex, prelude::*, sync::Arc, sync::Mutex};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use kernel::{new_mutex, prelude::*, sync::Arc, sync::Mutex};
 
 use crate::{
-    cpu,
-    hooks::LocalAnswer,
-    kthread,
-    listen_policy::{self, Scan},
-    rcu::{RcuBox, ReadSide, Retired},
-    settings,
-    sock::{self, LocalListener, Locked, SockId, SockRef, SockView},
+    pure::{
+        listen_policy::{self, Scan},
+        stats_format::Counter,
+        uapi::{self, CpuSet},
+    },
+    settings::{self, Setting},
     stats::Stats,
-    stats_format::Counter,
-    uapi::{self, CpuSet},
+    sys::{
+        cpu,
+        hooks::LocalAnswer,
+        kthread,
+        rcu::{RcuBox, ReadSide, Retired},
+        sock::{self, LocalListener, LocalPtr, Locked, SockId, SockRef, SockView},
+    },
 };
 
 /// What the hooks and the scanner know of one CPU of an enabled listener,
@@ -106,31 +109,6 @@ impl Listener {
         self.cpu
             .get(cpu as usize)
             .is_some_and(|s| s.attended.load(Ordering::Relaxed))
-    }
-}
-
-/// A local listener as the tables hold it: valid for RCU readers while the
-/// table that holds it is published (see the module doc).
-#[derive(Clone, Copy)]
-struct LocalPtr(NonNull<bindings::sock>);
-
-// SAFETY: the pointer is only dereferenced under RCU, on any CPU.
-unsafe impl Send for LocalPtr {}
-// SAFETY: as above.
-unsafe impl Sync for LocalPtr {}
-
-impl LocalPtr {
-    /// The socket, for an RCU reader of a table that holds `self`.
-    fn view<'a>(&self, _rcu: &ReadSide<'a>) -> SockView<'a> {
-        // SAFETY: a published table's local listeners are destroyed only
-        // after a grace period that follows their removal, and their
-        // memory is RCU-freed (`SOCK_RCU_FREE`).
-        unsafe { SockView::from_raw(self.0) }
-    }
-
-    fn queued(&self, _rcu: &ReadSide<'_>) -> u32 {
-        // SAFETY: as in `view`.
-        unsafe { bindings::fastsocket_local_queued(self.0.as_ptr()) }
     }
 }
 
@@ -229,17 +207,13 @@ impl Tables {
 
     /// A SYN for the enabled listener `sk` arrived on this CPU: the local
     /// listener that takes it, if any.
-    pub(crate) fn lookup(
-        &self,
-        rcu: &ReadSide<'_>,
-        sk: SockView<'_>,
-    ) -> Option<NonNull<bindings::sock>> {
+    pub(crate) fn lookup(&self, rcu: &ReadSide<'_>, sk: SockView<'_>) -> Option<LocalPtr> {
         self.stats.inc(if sk.is_inet6() {
             Counter::LookupIpv6
         } else {
             Counter::LookupIpv4
         });
-        if settings::LISTEN.get() == 0 {
+        if settings::get(Setting::Listen) == 0 {
             self.stats.inc(Counter::SynGlobal);
             return None;
         }
@@ -266,7 +240,7 @@ impl Tables {
                 self.stats.inc(Counter::SynLocal);
                 // Listeners are not reference counted by lookups: the
                 // caller holds RCU and the socket is RCU-freed.
-                Some(local.0)
+                Some(local)
             }
             None => {
                 self.stats.inc(Counter::SynGlobal);
@@ -282,7 +256,7 @@ impl Tables {
         sk: SockView<'_>,
         cpu: u32,
     ) -> LocalAnswer {
-        if settings::LISTEN.get() == 0 {
+        if settings::get(Setting::Listen) == 0 {
             return LocalAnswer::None;
         }
         let Some(e) = self.table(rcu, cpu).and_then(|t| t.find(sk.id())) else {
@@ -309,7 +283,7 @@ impl Tables {
 
     /// poll() on `cpu`: whether the local listener has a connection.
     pub(crate) fn listen_poll(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> bool {
-        if settings::LISTEN.get() == 0 {
+        if settings::get(Setting::Listen) == 0 {
             return false;
         }
         let Some(e) = self.table(rcu, cpu).and_then(|t| t.find(sk.id())) else {
@@ -326,7 +300,7 @@ impl Tables {
 
     /// Makes the local listener of `sk` on `cpu` (first accept there).
     pub(crate) fn local_create(&self, sk: SockView<'_>, cpu: u32) -> Option<SockRef> {
-        if settings::LISTEN.get() == 0 {
+        if settings::get(Setting::Listen) == 0 {
             return None;
         }
         {
@@ -533,7 +507,7 @@ impl Tables {
                 .locals
                 .get(cpu as usize)
                 .and_then(|l| l.as_ref())
-                .and_then(|l| NonNull::new(l.as_ptr()).map(LocalPtr));
+                .map(LocalListener::rcu_ptr);
             entries.push(
                 Entry {
                     listener: en.listener.clone(),
@@ -551,7 +525,7 @@ impl Tables {
     /// get no more SYNs until a worker comes back.  With the feature off,
     /// every queue moves.
     fn scan(&self) {
-        let on = settings::LISTEN.get() != 0;
+        let on = settings::get(Setting::Listen) != 0;
         let reg = self.registry.lock();
         for en in reg.slots.iter().flatten() {
             for (cpu, local) in (0u32..).zip(en.locals.iter()) {
@@ -587,6 +561,6 @@ impl kthread::Periodic for Tables {
     }
 
     fn period_ms(&self) -> u32 {
-        listen_policy::scan_period_ms(settings::LISTEN_IDLE_MS.get())
+        listen_policy::scan_period_ms(settings::get(Setting::ListenIdleMs))
     }
 }

@@ -1,24 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The module's switches: `/proc/sys/net/fastsocket/*`.
+//! The module's switches and settings, `/proc/sys/net/fastsocket/*`: the
+//! rows of the pure crate's table ([`crate::pure::sysctl::SYSCTLS`]), with
+//! their current values.
 
-use kernel::c_str;
+#![forbid(unsafe_code)]
 
-use crate::sysctl::IntSetting;
+use kernel::{c_str, prelude::*};
 
-/// `listen`: local listen tables on (1) or off (0).  Off, every local
-/// listener's queue moves to its listener and SYNs and accepts go stock.
-pub(crate) static LISTEN: IntSetting = IntSetting::new(c_str!("listen"), 1, 0, 1);
+pub(crate) use crate::pure::sysctl::Setting;
+use crate::{pure::sysctl::SYSCTLS, sys::sysctl};
 
-/// `listen_auto`: enable local listen on every TCP listener that starts
-/// listening (1), or only on those enabled through `/dev/fastsocket` (0).
-pub(crate) static LISTEN_AUTO: IntSetting = IntSetting::new(c_str!("listen_auto"), 0, 0, 1);
+/// The current values, the table's defaults at load.
+static VALUES: sysctl::Values<{ Setting::COUNT }> = sysctl::Values::new(&SYSCTLS);
 
-/// `listen_idle_ms`: how long a local listener may hold connections that
-/// no worker of its CPU accepts (or polls for) before they move to the
-/// listener.
-pub(crate) static LISTEN_IDLE_MS: IntSetting =
-    IntSetting::new(c_str!("listen_idle_ms"), 200, 10, 60_000);
+/// The current value of `setting`.
+pub(crate) fn get(setting: Setting) -> i32 {
+    VALUES.get(setting.index())
+}
 
-/// Every setting, in `/proc/sys` order.
-pub(crate) static ALL: [&IntSetting; 3] = [&LISTEN, &LISTEN_AUTO, &LISTEN_IDLE_MS];
+/// Publishes every setting under `/proc/sys/net/fastsocket`.
+pub(crate) fn register() -> Result<sysctl::Registration> {
+    sysctl::Registration::register(c_str!("net/fastsocket"), &SYSCTLS, &VALUES)
+}

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-CPU event counters.
+//! Per-CPU event counters: the columns of `/proc/net/fastsocket`
+//! ([`crate::pure::stats_format::COLUMNS`]).
+
+#![forbid(unsafe_code)]
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::prelude::*;
 
-use crate::{cpu, stats_format::Counter};
+use crate::{pure::stats_format::Counter, sys::cpu};
 
 /// The counters of one CPU, alone on their cache line so that CPUs counting
 /// at the same time do not share lines.

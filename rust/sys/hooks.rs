@@ -14,9 +14,9 @@ use core::{
 
 use kernel::{bindings, error::to_result, prelude::*, types::Opaque, ThisModule};
 
-use crate::{
+use super::{
     rcu::ReadSide,
-    sock::{Locked, SockRef, SockView},
+    sock::{LocalPtr, Locked, SockRef, SockView},
 };
 
 /// What an accept on a CPU should use.
@@ -36,14 +36,10 @@ pub(crate) enum LocalAnswer {
 /// others run in process context and may sleep.  All may run on any CPU,
 /// concurrently.
 pub(crate) trait Hooks: Send + Sync {
-    /// The stock lookup of a SYN found `sk`: the listener that takes it
-    /// instead, if any.  The result is not reference counted: it must stay
-    /// valid until the read-side critical section ends.
-    fn lookup_listener(
-        &self,
-        rcu: &ReadSide<'_>,
-        sk: SockView<'_>,
-    ) -> Option<NonNull<bindings::sock>>;
+    /// The stock lookup of a SYN found `sk`: the local listener that takes
+    /// it instead, if any.  The result is not reference counted: a
+    /// [`LocalPtr`] stays valid until the read-side critical section ends.
+    fn lookup_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>) -> Option<LocalPtr>;
     /// accept() on `sk` on `cpu`.
     fn local_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> LocalAnswer;
     /// Makes the local listener of `sk` for `cpu`, after
@@ -77,6 +73,10 @@ struct Inner<T: Hooks> {
 ///
 /// Only one can exist at a time, kernel-wide; dropping it unregisters and
 /// waits until no hook runs any more.
+///
+/// # Invariants
+///
+/// `inner.ops` is the kernel's registered `fastsocket_ops` table.
 pub(crate) struct Registration<T: Hooks> {
     inner: Pin<KBox<Inner<T>>>,
 }
@@ -121,13 +121,14 @@ impl<T: Hooks> Registration<T> {
         // SAFETY: `inner.ops` is initialised (above) and pinned; `Drop`
         // unregisters it before `inner` is freed.
         to_result(unsafe { bindings::fastsocket_register(inner.ops.get()) })?;
+        // INVARIANT: the registration just succeeded.
         Ok(Self { inner })
     }
 }
 
 impl<T: Hooks> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: `register` succeeded, so the table is the registered one.
+        // SAFETY: the table is the registered one (type invariant).
         // The call waits for an RCU grace period, after which no CPU runs a
         // read-side hook; process-context hooks hold the module, so none
         // runs once the module's exit runs this.
@@ -171,7 +172,7 @@ unsafe extern "C" fn lookup_listener<T: Hooks>(
     let rcu = unsafe { ReadSide::assume() };
     hooks
         .lookup_listener(&rcu, sk)
-        .map_or(ptr::null_mut(), NonNull::as_ptr)
+        .map_or(ptr::null_mut(), LocalPtr::as_ptr)
 }
 
 /// `fastsocket_ops.local_listener`.
@@ -193,9 +194,7 @@ unsafe extern "C" fn local_listener<T: Hooks>(
     match hooks.local_listener(&rcu, sk, cpu) {
         LocalAnswer::None => ptr::null_mut(),
         // ERR_PTR(-EAGAIN): the kernel calls `local_create`.
-        LocalAnswer::Create => {
-            ptr::null_mut::<bindings::sock>().wrapping_byte_sub(bindings::EAGAIN as usize)
-        }
+        LocalAnswer::Create => EAGAIN.to_ptr(),
         LocalAnswer::Local(local) => local.into_raw(),
     }
 }

@@ -71,6 +71,8 @@ impl<T> RcuBox<T> {
     /// must hand to [`Retired::free`] (after a grace period).
     pub(crate) fn replace(&self, new: Option<KBox<T>>) -> Retired<T> {
         let p = new.map_or(ptr::null_mut(), KBox::into_raw);
+        // INVARIANT: the slot held null or a box (type invariant of
+        // `RcuBox`), which it gives up here.
         Retired(self.ptr.swap(p, Ordering::AcqRel))
     }
 }
@@ -91,6 +93,11 @@ impl<T> Drop for RcuBox<T> {
 ///
 /// Dropping it waits for a grace period; [`Retired::free`] waits once for
 /// a whole batch.
+///
+/// # Invariants
+///
+/// `0` is null or comes from `KBox::into_raw` and is owned by the struct;
+/// readers may still hold it until a grace period passes.
 pub(crate) struct Retired<T>(*mut T);
 
 impl<T> Retired<T> {

@@ -5,7 +5,13 @@
 
 use core::{marker::PhantomData, ptr::NonNull};
 
-use kernel::{bindings, error::from_err_ptr, prelude::*};
+use kernel::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    prelude::*,
+};
+
+use super::rcu::ReadSide;
 
 /// The identity of a socket, for comparisons only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +172,7 @@ impl<'a> Locked<'a> {
     pub(crate) fn enable(&self) -> Result {
         // SAFETY: the socket is live and locked (type invariant); its file
         // is held by whoever handed us the socket.
-        kernel::error::to_result(unsafe { bindings::fastsocket_listener_enable(self.sk.as_ptr()) })
+        to_result(unsafe { bindings::fastsocket_listener_enable(self.sk.as_ptr()) })
     }
 }
 
@@ -248,9 +254,15 @@ impl LocalListener {
         NonNull::new(sk).map(|sk| Self { sk }).ok_or(ENOMEM)
     }
 
-    /// The socket, for the lookups (valid while `self` is).
-    pub(crate) fn as_ptr(&self) -> *mut bindings::sock {
-        self.sk.as_ptr()
+    /// The local listener as a published table holds it for RCU readers.
+    ///
+    /// The caller (the local listen tables) destroys `self` only after it
+    /// removed every copy of the result from its published tables and a
+    /// grace period passed: that is what makes [`LocalPtr`] valid.
+    pub(crate) fn rcu_ptr(&self) -> LocalPtr {
+        // INVARIANT: `sk` is a local listener (type invariant), RCU-freed,
+        // and its owner destroys it as the method's doc says.
+        LocalPtr(self.sk)
     }
 
     /// Takes a reference on the socket.
@@ -307,6 +319,45 @@ impl Drop for LocalListener {
         // no table leads to the socket any more (callers retire it only
         // after a grace period following its removal).
         unsafe { bindings::fastsocket_local_destroy(self.sk.as_ptr()) };
+    }
+}
+
+/// A local listener as the published per-CPU tables hold it: a pointer for
+/// RCU readers, neither counted nor owned.
+///
+/// # Invariants
+///
+/// `0` is a local listener made by [`LocalListener::create`], whose memory
+/// is RCU-freed (`SOCK_RCU_FREE`).  It is destroyed only after every table
+/// that holds it was unpublished and a grace period passed (see
+/// [`LocalListener::rcu_ptr`]), so a reader that found it in a table inside
+/// a read-side critical section may use it until the section ends.
+#[derive(Clone, Copy)]
+pub(crate) struct LocalPtr(NonNull<bindings::sock>);
+
+// SAFETY: the pointer is only dereferenced under RCU, on any CPU.
+unsafe impl Send for LocalPtr {}
+// SAFETY: as above.
+unsafe impl Sync for LocalPtr {}
+
+impl LocalPtr {
+    /// The socket, for an RCU reader of a table that holds `self`.
+    pub(crate) fn view<'a>(&self, _rcu: &ReadSide<'a>) -> SockView<'a> {
+        // SAFETY: the socket stays valid until the read-side critical
+        // section of `_rcu` ends (type invariant).
+        unsafe { SockView::from_raw(self.0) }
+    }
+
+    /// Connections waiting for accept(), for an RCU reader.
+    pub(crate) fn queued(&self, _rcu: &ReadSide<'_>) -> u32 {
+        // SAFETY: the socket is valid while `_rcu` is (type invariant).
+        unsafe { bindings::fastsocket_local_queued(self.0.as_ptr()) }
+    }
+
+    /// The pointer, for the hook that returns it to C (not counted: valid
+    /// until the caller's read-side critical section ends).
+    pub(crate) fn as_ptr(self) -> *mut bindings::sock {
+        self.0.as_ptr()
     }
 }
 

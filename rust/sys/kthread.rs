@@ -4,7 +4,9 @@
 
 use core::ffi::{c_int, c_void};
 
-use kernel::{bindings, c_str, error::from_err_ptr, prelude::*, str::CStr, sync::Arc};
+use kernel::{
+    bindings, c_str, error::from_err_ptr, prelude::*, str::CStr, sync::Arc, time::msecs_to_jiffies,
+};
 
 /// Work done periodically in process context.
 pub(crate) trait Periodic: Send + Sync {
@@ -73,12 +75,10 @@ unsafe extern "C" fn threadfn<T: Periodic>(raw: *mut c_void) -> c_int {
     // SAFETY: called from the kthread itself.
     while !unsafe { bindings::kthread_should_stop() } {
         data.tick();
-        // SAFETY: plain conversions and a sleep in the thread's own context;
-        // `kthread_stop` wakes it early.
-        unsafe {
-            let timeout = bindings::__msecs_to_jiffies(data.period_ms());
-            bindings::schedule_timeout_interruptible(timeout as _);
-        }
+        let timeout = msecs_to_jiffies(data.period_ms());
+        // SAFETY: a sleep in the thread's own context; `kthread_stop` wakes
+        // it early.
+        unsafe { bindings::schedule_timeout_interruptible(timeout as _) };
     }
     0
 }

@@ -45,6 +45,10 @@ struct Inner<T: Ioctl> {
 }
 
 /// A registered misc device.
+///
+/// # Invariants
+///
+/// `inner.misc` is registered with `misc_register`.
 pub(crate) struct Registration<T: Ioctl> {
     inner: Pin<KBox<Inner<T>>>,
 }
@@ -85,14 +89,16 @@ impl<T: Ioctl> Registration<T> {
         // SAFETY: `misc` is initialised and pinned; `Drop` deregisters it
         // before `inner` is freed.
         to_result(unsafe { bindings::misc_register(inner.misc.get()) })?;
+        // INVARIANT: the registration just succeeded.
         Ok(Self { inner })
     }
 }
 
 impl<T: Ioctl> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: `register` succeeded.  Files still open hold the module,
-        // so no ioctl can run once the module's exit runs this.
+        // SAFETY: `misc` is registered (type invariant).  Files still open
+        // hold the module, so no ioctl can run once the module's exit runs
+        // this.
         unsafe { bindings::misc_deregister(self.inner.misc.get()) };
     }
 }

@@ -66,6 +66,11 @@ struct Inner<T: Show> {
 static CURRENT: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 
 /// A registered `/proc/net` file showing `T`.
+///
+/// # Invariants
+///
+/// `inner.ops` is a registered pernet subsystem and `CURRENT` points to
+/// `inner`.
 pub(crate) struct Registration<T: Show> {
     inner: Pin<KBox<Inner<T>>>,
 }
@@ -112,14 +117,16 @@ impl<T: Show> Registration<T> {
             CURRENT.store(ptr::null_mut(), Ordering::Release);
             return Err(e);
         }
+        // INVARIANT: registered, and `CURRENT` points to `inner` (above).
         Ok(Self { inner })
     }
 }
 
 impl<T: Show> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: the subsystem is registered.  Unregistering runs `exit` in
-        // every namespace; `remove_proc_entry` waits for readers in `show`.
+        // SAFETY: the subsystem is registered (type invariant).
+        // Unregistering runs `exit` in every namespace; `remove_proc_entry`
+        // waits for readers in `show`.
         unsafe { bindings::unregister_pernet_subsys(self.inner.ops.get()) };
         CURRENT.store(ptr::null_mut(), Ordering::Release);
     }
