@@ -1,23 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Cpu placement: which cpus we may run on, pinning, where we run.
+//! Cpu placement: which cpus we may run on, pinning, where we run, and
+//! where a socket's packets are processed.
 
-use std::{io, mem, os::fd::RawFd};
+use std::{io, os::fd::AsFd};
+
+use nix::{
+    errno::Errno,
+    sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet},
+    unistd::{sysconf, Pid, SysconfVar},
+};
+use socket2::SockRef;
+
+/// The calling thread, for the sched_*affinity calls.
+const ME: Pid = Pid::from_raw(0);
 
 /// The cpus this process may run on (its affinity mask at the time of the
 /// call: the online cpus unless restricted with taskset or cgroups), in
 /// order.
 pub fn allowed_cpus() -> io::Result<Vec<usize>> {
-    // SAFETY: an all-zero cpu_set_t is a valid, empty set.
-    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
-    // SAFETY: `set` is a valid cpu_set_t of the size passed.
-    let rc = unsafe { libc::sched_getaffinity(0, mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `set` is initialised and the index is below CPU_SETSIZE.
-        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+    let set = sched_getaffinity(ME)?;
+    let cpus: Vec<usize> = (0..CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
         .collect();
     if cpus.is_empty() {
         return Err(io::Error::other("empty cpu affinity mask"));
@@ -31,58 +35,44 @@ pub fn pin_target(cpus: &[usize], i: usize) -> usize {
     cpus[i % cpus.len()]
 }
 
-/// Pins the calling thread to `cpu`.
+/// Pins the calling thread to `cpu` (EINVAL beyond the size of a cpu set).
 pub fn pin_to(cpu: usize) -> io::Result<()> {
-    if cpu >= libc::CPU_SETSIZE as usize {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    // SAFETY: an all-zero cpu_set_t is a valid, empty set.
-    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
-    // SAFETY: `cpu` is below CPU_SETSIZE (checked above).
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is the
-    // calling thread.
-    let rc = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), &set) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let mut set = CpuSet::new();
+    set.set(cpu)?;
+    sched_setaffinity(ME, &set)?;
     Ok(())
 }
 
 /// The cpu the calling thread runs on now.
 pub fn current_cpu() -> Option<usize> {
-    // SAFETY: no arguments, no memory touched.
-    let c = unsafe { libc::sched_getcpu() };
-    usize::try_from(c).ok()
+    sched_getcpu().ok()
 }
 
 /// `SO_INCOMING_CPU` of a socket: the cpu that last processed its packets
-/// (None if unknown, -1).
-pub fn incoming_cpu(fd: RawFd) -> io::Result<Option<usize>> {
-    let mut v: libc::c_int = -1;
-    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `v` and `len` are valid for writes of the sizes passed.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_INCOMING_CPU,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
+/// (None while unknown).
+pub fn incoming_cpu(s: &impl AsFd) -> io::Result<Option<usize>> {
+    // socket2 returns the kernel's int as a usize: its -1 (unknown) comes
+    // back as usize::MAX, and no cpu number is beyond u32.
+    let c = SockRef::from(s).cpu_affinity()?;
+    Ok(u32::try_from(c).ok().map(|c| c as usize))
+}
+
+/// Sets `SO_INCOMING_CPU` of a socket to `cpu` (EINVAL beyond an int).
+pub fn set_incoming_cpu(s: &impl AsFd, cpu: usize) -> io::Result<()> {
+    // socket2 would truncate what does not fit the kernel's int.
+    if i32::try_from(cpu).is_err() {
+        return Err(Errno::EINVAL.into());
     }
-    Ok(usize::try_from(v).ok())
+    SockRef::from(s).set_cpu_affinity(cpu)
 }
 
 /// How many cpu numbers the system can have (configured cpus, at least
 /// one): the length of per-cpu tables.
 pub fn nr_cpu_slots() -> usize {
-    // SAFETY: sysconf reads no memory of ours.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
-    usize::try_from(n).unwrap_or(1).max(1)
+    match sysconf(SysconfVar::_NPROCESSORS_CONF) {
+        Ok(Some(n)) => usize::try_from(n).unwrap_or(1).max(1),
+        _ => 1,
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +97,17 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert!(pin_to(libc::CPU_SETSIZE as usize).is_err());
+        assert!(pin_to(CpuSet::count()).is_err());
+    }
+
+    #[test]
+    fn incoming_cpu_is_none_until_set() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert_eq!(incoming_cpu(&l).unwrap(), None);
+        let c = *allowed_cpus().unwrap().last().unwrap();
+        set_incoming_cpu(&l, c).unwrap();
+        assert_eq!(incoming_cpu(&l).unwrap(), Some(c));
+        let e = set_incoming_cpu(&l, usize::MAX).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(Errno::EINVAL as i32));
     }
 }

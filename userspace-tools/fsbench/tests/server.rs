@@ -10,13 +10,31 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fsbench::{run_client, server::Report, Close, Exchange};
-
-const X: Exchange = Exchange {
-    request: 16,
-    response: 32,
-    close: Close::Rst,
+use fsbench::{run_client, server::Report, summary::Summary, ClientConfig};
+use nix::{
+    sys::signal::{kill, Signal},
+    unistd::Pid,
 };
+
+/// The exchange every server here is started with.
+const X: [&str; 6] = ["--request", "16", "--response", "32", "--close", "rst"];
+
+/// `n` connections to `addr` from `threads` threads, with the servers'
+/// exchange.
+fn client(addr: SocketAddr, n: u64, threads: usize) -> Summary {
+    let (a, n, t) = (addr.to_string(), n.to_string(), threads.to_string());
+    let words = [
+        "--connect",
+        &a,
+        "--connections",
+        &n,
+        "--threads",
+        &t,
+        "--timeout",
+        "5",
+    ];
+    run_client(&ClientConfig::from_words(words.iter().chain(&X)).unwrap()).unwrap()
+}
 
 /// The server, SIGKILLed if a test fails before stopping it (its worker
 /// processes follow through PR_SET_PDEATHSIG): nothing is left holding the
@@ -44,15 +62,8 @@ impl Drop for Server {
 
 fn start(args: &[&str]) -> (Server, BufReader<ChildStdout>, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fsbench"))
-        .args([
-            "server",
-            "--request",
-            "16",
-            "--response",
-            "32",
-            "--close",
-            "rst",
-        ])
+        .arg("server")
+        .args(X)
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
@@ -72,8 +83,7 @@ fn start(args: &[&str]) -> (Server, BufReader<ChildStdout>, SocketAddr) {
 
 fn stop(child: Server, mut out: BufReader<ChildStdout>) -> Report {
     let mut child = child.take();
-    // SAFETY: plain syscall on our child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     assert!(child.wait().unwrap().success());
@@ -84,7 +94,7 @@ fn stop(child: Server, mut out: BufReader<ChildStdout>) -> Report {
 
 fn run(args: &[&str], workers: usize) {
     let (child, out, addr) = start(args);
-    let s = run_client(addr, 300, 4, X, Duration::from_secs(5), false).unwrap();
+    let s = client(addr, 300, 4);
     assert_eq!((s.completed, s.failed), (300, 0), "{args:?}: {s}");
     let r = stop(child, out);
     assert_eq!(r.accepted, 300, "{args:?}: {r:?}");
@@ -181,7 +191,7 @@ fn client_runs_for_a_duration() {
     let c = Command::new(env!("CARGO_BIN_EXE_fsbench"))
         .args(["client", "--connect", &addr.to_string()])
         .args(["--duration", "0.3", "--threads", "2", "--json"])
-        .args(["--request", "16", "--response", "32", "--close", "rst"])
+        .args(X)
         .output()
         .unwrap();
     let took = t.elapsed();
@@ -205,15 +215,14 @@ fn client_runs_for_a_duration() {
 #[test]
 fn a_killed_process_worker_contributes_nothing() {
     let (child, out, addr) = start(&["--mode", "process", "--workers", "2"]);
-    let s = run_client(addr, 100, 2, X, Duration::from_secs(5), false).unwrap();
+    let s = client(addr, 100, 2);
     assert_eq!(s.failed, 0, "{s}");
     // Kill one worker: the other takes every connection of the shared
     // listening socket.
     let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()))
         .unwrap_or_default();
-    let victim: libc::pid_t = kids.split_whitespace().next().unwrap().parse().unwrap();
-    // SAFETY: plain syscall on our grandchild.
-    unsafe { libc::kill(victim, libc::SIGKILL) };
+    let victim: i32 = kids.split_whitespace().next().unwrap().parse().unwrap();
+    kill(Pid::from_raw(victim), Signal::SIGKILL).unwrap();
     // Until it is gone, it may still take a connection and die with it:
     // wait for its accepting thread to go and its main thread to be a zombie.
     let gone = || {
@@ -224,7 +233,7 @@ fn a_killed_process_worker_contributes_nothing() {
     while !gone() {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let s = run_client(addr, 200, 2, X, Duration::from_secs(5), false).unwrap();
+    let s = client(addr, 200, 2);
     assert_eq!((s.completed, s.failed), (200, 0), "{s}");
     let r = stop(child, out);
     assert_eq!(r.workers_alive, 1, "{r:?}");
@@ -234,7 +243,7 @@ fn a_killed_process_worker_contributes_nothing() {
 #[test]
 fn exit_after_stops_the_server() {
     let (child, out, addr) = start(&["--mode", "process", "--exit-after", "50"]);
-    let s = run_client(addr, 50, 1, X, Duration::from_secs(5), false).unwrap();
+    let s = client(addr, 50, 1);
     assert_eq!(s.completed, 50, "{s}");
     let lines: Vec<String> = out.lines().map(Result::unwrap).collect();
     assert!(child.take().wait().unwrap().success());
