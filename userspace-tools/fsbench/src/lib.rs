@@ -6,6 +6,7 @@
 pub mod client;
 pub mod cpu;
 pub mod exchange;
+pub mod locality;
 mod per_cpu;
 pub mod server;
 pub mod summary;

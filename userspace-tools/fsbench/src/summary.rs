@@ -5,6 +5,8 @@
 use serde::Serialize;
 use std::{fmt, time::Duration};
 
+use crate::locality::ReceiveLocality;
+
 /// Why a connection failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +80,9 @@ pub struct Summary {
     pub slice_ms: u64,
     /// Connections completed in each whole slice of the run.
     pub per_slice: Vec<u64>,
+    /// With `--pin-threads` only: the receive locality of the connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receive_locality: Option<ReceiveLocality>,
 }
 
 impl Summary {
@@ -119,6 +124,12 @@ impl Summary {
     pub fn with_slices(mut self, done: &[Duration], slice: Duration) -> Self {
         self.per_slice = per_slice(done, slice, Duration::from_secs_f64(self.seconds));
         self.slice_ms = slice.as_millis() as u64;
+        self
+    }
+
+    /// Adds the connections' receive locality.
+    pub fn with_receive_locality(mut self, r: ReceiveLocality) -> Self {
+        self.receive_locality = Some(r);
         self
     }
 }
@@ -169,6 +180,9 @@ impl fmt::Display for Summary {
         for (kind, n) in &self.failures {
             write!(f, "\nfailed: {kind:?} x{n}")?;
         }
+        if let Some(r) = &self.receive_locality {
+            write!(f, "\n{r}")?;
+        }
         Ok(())
     }
 }
@@ -210,6 +224,31 @@ mod tests {
         assert!(text.lines().any(|l| l == "per cpu: 2, 0, 1"), "{text}");
         let j = serde_json::to_string(&s).unwrap();
         assert!(j.contains(r#""per_cpu_connections":[2,0,1]"#), "{j}");
+        // Receive locality only when measured.
+        assert!(!j.contains("receive_locality"), "{j}");
+        assert!(!text.contains("receive"), "{text}");
+    }
+
+    #[test]
+    fn receive_locality_comes_last() {
+        let mut r = crate::locality::Receives::default();
+        r.record(1, Some(1));
+        let s = Summary::new(
+            vec![1],
+            vec![Failure::Reset],
+            vec![0, 1],
+            Duration::from_secs(1),
+        )
+        .with_receive_locality(r.locality(2));
+        let text = s.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[lines.len() - 4], "failed: Reset x1", "{text}");
+        assert!(lines[lines.len() - 3].starts_with("receive locality: 1.00 (1 of 1 "));
+        let j = serde_json::to_string(&s).unwrap();
+        assert!(
+            j.ends_with(r#","per_slice":[],"receive_locality":{"connections":1,"local":1,"fraction":1.0,"unknown":0,"per_cpu_connections":[0,1],"per_cpu_local":[0,1],"per_cpu_incoming":[0,1]}}"#),
+            "{j}"
+        );
     }
 
     #[test]

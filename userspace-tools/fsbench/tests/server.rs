@@ -208,8 +208,43 @@ fn client_runs_for_a_duration() {
         .map(|n| n.as_u64().unwrap())
         .sum();
     assert_eq!(per_cpu, completed, "{j}");
+    // Measured with --pin-threads only.
+    assert!(j.get("receive_locality").is_none(), "{j}");
     let r = stop(child, out);
     assert_eq!(r.accepted, completed, "{r:?}");
+}
+
+#[test]
+fn pinned_threads_report_receive_locality() {
+    let (child, out, addr) = start(&["--workers", "2", "--pin"]);
+    let c = Command::new(env!("CARGO_BIN_EXE_fsbench"))
+        .args(["client", "--connect", &addr.to_string()])
+        .args(["--connections", "200", "--pin-threads", "--json"])
+        .args(X)
+        .output()
+        .unwrap();
+    assert!(c.status.success(), "{c:?}");
+    let j: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
+    assert_eq!(j["completed"], 200, "{j}");
+    let r = &j["receive_locality"];
+    assert_eq!(r["connections"], 200, "{j}");
+    assert_eq!(r["per_cpu_connections"], j["per_cpu_connections"], "{j}");
+    let local = r["local"].as_u64().unwrap();
+    assert_eq!(r["fraction"].as_f64().unwrap(), local as f64 / 200.0, "{j}");
+    let sum = |k: &str| -> u64 {
+        r[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("per_cpu_local"), local, "{j}");
+    assert_eq!(
+        sum("per_cpu_incoming") + r["unknown"].as_u64().unwrap(),
+        200,
+        "{j}"
+    );
+    assert_eq!(stop(child, out).accepted, 200);
 }
 
 #[test]

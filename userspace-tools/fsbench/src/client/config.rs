@@ -32,6 +32,11 @@ pub struct ClientConfig {
     /// Pin thread i to the (i % n)-th of the n cpus allowed.
     #[arg(long)]
     pub pin: bool,
+    /// One thread per cpu allowed, pinned to it, and report the receive
+    /// locality: how many connections had their packets processed on the
+    /// cpu of their thread (SO_INCOMING_CPU once the response is in).
+    #[arg(long, conflicts_with_all = ["threads", "pin"])]
+    pub pin_threads: bool,
     #[command(flatten)]
     pub exchange: Exchange,
 }
@@ -107,6 +112,16 @@ mod tests {
         assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
         for bad in ["0", "-1", "nan", "inf", "soon"] {
             assert!(words(&["--duration", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pin_threads_excludes_threads_and_pin() {
+        let c = words(&["--pin-threads"]).unwrap();
+        assert!(c.pin_threads && !c.pin && !c.json);
+        for other in [&["--threads", "2"][..], &["--pin"][..]] {
+            let e = words(&[&["--pin-threads"][..], other].concat()).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
         }
     }
 }

@@ -9,7 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::exchange::{finish, Exchange};
+use crate::{
+    cpu,
+    exchange::{finish, Exchange},
+};
 
 /// The time left before `deadline`, or a timeout error once it passed.
 fn left(deadline: Instant) -> io::Result<Duration> {
@@ -21,8 +24,15 @@ fn left(deadline: Instant) -> io::Result<Duration> {
     }
 }
 
-/// One client connection, all of it within `timeout`.
-pub fn one_connection(addr: SocketAddr, x: Exchange, timeout: Duration) -> io::Result<()> {
+/// One client connection, all of it within `timeout`.  With
+/// `incoming_cpu`, returns the socket's `SO_INCOMING_CPU` once the whole
+/// response is in (None if unknown); without, None.
+pub fn one_connection(
+    addr: SocketAddr,
+    x: Exchange,
+    timeout: Duration,
+    incoming_cpu: bool,
+) -> io::Result<Option<usize>> {
     let deadline = Instant::now() + timeout;
     let mut s = TcpStream::connect_timeout(&addr, left(deadline)?)?;
     s.set_nodelay(true)?;
@@ -48,5 +58,11 @@ pub fn one_connection(addr: SocketAddr, x: Exchange, timeout: Duration) -> io::R
             Err(e) => return Err(e),
         }
     }
-    finish(&s, x.close)
+    let incoming = if incoming_cpu {
+        cpu::incoming_cpu(&s)?
+    } else {
+        None
+    };
+    finish(&s, x.close)?;
+    Ok(incoming)
 }

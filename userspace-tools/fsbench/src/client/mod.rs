@@ -31,6 +31,9 @@ pub const SLICE: Duration = Duration::from_millis(100);
 /// The cpu each thread is pinned to (None: not pinned), one entry per
 /// thread.
 fn thread_cpus(cfg: &ClientConfig) -> io::Result<Vec<Option<usize>>> {
+    if cfg.pin_threads {
+        return Ok(cpu::allowed_cpus()?.into_iter().map(Some).collect());
+    }
     let n = cfg.threads.max(1);
     if !cfg.pin {
         return Ok(vec![None; n]);
@@ -44,6 +47,7 @@ fn thread_cpus(cfg: &ClientConfig) -> io::Result<Vec<Option<usize>>> {
 /// already started are finished and counted.
 pub fn run_client(cfg: &ClientConfig) -> io::Result<Summary> {
     let (addr, x, timeout) = (cfg.connect, cfg.exchange, Duration::from_secs(cfg.timeout));
+    let measure = cfg.pin_threads;
     let results = Arc::new(Mutex::new(Tally::new()));
     let quota = Arc::new(Quota::new(cfg.load()));
     let mut workers = Vec::new();
@@ -59,8 +63,13 @@ pub fn run_client(cfg: &ClientConfig) -> io::Result<Summary> {
             let mut mine = Tally::new();
             while quota.another() {
                 let t = Instant::now();
-                match one_connection(addr, x, timeout) {
-                    Ok(()) => mine.completed(t.elapsed(), quota.start.elapsed()),
+                match one_connection(addr, x, timeout, measure) {
+                    Ok(incoming) => {
+                        mine.completed(t.elapsed(), quota.start.elapsed());
+                        if let (true, Some(c)) = (measure, target) {
+                            mine.receives.record(c, incoming);
+                        }
+                    }
                     Err(e) => mine.failures.push(Failure::from_io(&e)),
                 }
             }
@@ -84,7 +93,13 @@ pub fn run_client(cfg: &ClientConfig) -> io::Result<Summary> {
     }
     let elapsed = quota.start.elapsed();
     let t = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(Summary::new(t.latencies_us, t.failures, t.per_cpu, elapsed).with_slices(&t.done, SLICE))
+    let s =
+        Summary::new(t.latencies_us, t.failures, t.per_cpu, elapsed).with_slices(&t.done, SLICE);
+    Ok(if measure {
+        s.with_receive_locality(t.receives.locality(cpu::nr_cpu_slots()))
+    } else {
+        s
+    })
 }
 
 #[cfg(test)]
@@ -104,9 +119,14 @@ mod tests {
     }
 
     #[test]
-    fn threads_are_pinned_when_asked() {
+    fn pinned_threads_are_one_per_cpu() {
         let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let cpus = cpu::allowed_cpus().unwrap();
+        let one_each: Vec<_> = cpus.iter().map(|&c| Some(c)).collect();
+        assert_eq!(
+            thread_cpus(&config(a, &["--pin-threads"])).unwrap(),
+            one_each
+        );
         let wrapped: Vec<_> = (0..3).map(|i| Some(cpu::pin_target(&cpus, i))).collect();
         assert_eq!(
             thread_cpus(&config(a, &["--threads", "3", "--pin"])).unwrap(),
@@ -130,6 +150,7 @@ mod tests {
         assert_eq!((s.completed, s.failed), (200, 0), "{s}");
         assert_eq!(s.per_cpu_connections.iter().sum::<u64>(), 200, "{s}");
         assert!(s.per_cpu_connections.len() >= cpu::nr_cpu_slots(), "{s}");
+        assert_eq!(s.receive_locality, None);
     }
 
     const RST_8: [&str; 6] = ["--request", "8", "--response", "8", "--close", "rst"];
@@ -186,6 +207,33 @@ mod tests {
             assert!(n == 0 || cpus.contains(&c), "cpu {c}: {s}");
         }
         assert_eq!(s.per_cpu_connections.iter().sum::<u64>(), 100, "{s}");
+    }
+
+    #[test]
+    fn pinned_threads_report_receive_locality() {
+        let addr = loopback_server(RST_8);
+        let w = [
+            &["--connections", "200", "--pin-threads", "--timeout", "5"][..],
+            &RST_8,
+        ]
+        .concat();
+        let s = run_client(&config(addr, &w)).unwrap();
+        assert_eq!((s.completed, s.failed), (200, 0), "{s}");
+        let r = s.receive_locality.clone().unwrap();
+        // Every connection measured, on the cpu of its thread.
+        assert_eq!(r.connections, 200, "{s}");
+        assert_eq!(r.per_cpu_connections, s.per_cpu_connections, "{s}");
+        // The response came in: its socket knows where.
+        assert_eq!(r.unknown, 0, "{s}");
+        assert_eq!(r.per_cpu_incoming.iter().sum::<u64>(), 200, "{s}");
+        assert!(r.local <= r.connections);
+        assert_eq!(r.per_cpu_local.iter().sum::<u64>(), r.local);
+        assert_eq!(r.fraction, r.local as f64 / 200.0);
+        let cpus = cpu::allowed_cpus().unwrap();
+        for (c, &n) in r.per_cpu_connections.iter().enumerate() {
+            assert!(n == 0 || cpus.contains(&c), "cpu {c}: {s}");
+        }
+        assert!(s.to_string().contains("\nreceive locality: "), "{s}");
     }
 
     #[test]

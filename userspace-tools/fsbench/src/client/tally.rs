@@ -9,7 +9,7 @@ use std::{
 };
 
 use super::Load;
-use crate::{cpu, per_cpu, summary::Failure};
+use crate::{cpu, locality::Receives, per_cpu, summary::Failure};
 
 /// Hands out the connections of a [`Load`] to the client threads.
 pub(super) struct Quota {
@@ -47,6 +47,8 @@ pub(super) struct Tally {
     pub(super) per_cpu: Vec<u64>,
     /// When each connection completed, since the start of the run.
     pub(super) done: Vec<Duration>,
+    /// With `--pin-threads`: where their packets were processed.
+    pub(super) receives: Receives,
 }
 
 impl Tally {
@@ -72,6 +74,7 @@ impl Tally {
         self.failures.extend(o.failures);
         self.done.extend(o.done);
         per_cpu::add(&mut self.per_cpu, &o.per_cpu);
+        self.receives.merge(&o.receives);
     }
 }
 
@@ -94,13 +97,17 @@ mod tests {
     fn tallies_merge() {
         let mut a = Tally::new();
         a.completed(Duration::from_micros(5), Duration::from_millis(1));
+        a.receives.record(0, Some(0));
         let mut b = Tally::new();
         b.completed(Duration::from_micros(7), Duration::from_millis(2));
         b.failures.push(Failure::Reset);
+        b.receives.record(0, Some(1));
         a.merge(b);
         assert_eq!(a.latencies_us, vec![5, 7]);
         assert_eq!(a.failures, vec![Failure::Reset]);
         assert_eq!(a.per_cpu.iter().sum::<u64>(), 2);
         assert_eq!(a.done.len(), 2);
+        let r = a.receives.locality(1);
+        assert_eq!((r.connections, r.local), (2, 1));
     }
 }
