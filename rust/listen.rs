@@ -74,7 +74,7 @@ impl Listener {
     }
 
     fn id(&self) -> SockId {
-        self.sk.view().id()
+        self.sk.id()
     }
 
     fn set_cpus(&self, cpus: &CpuSet) {
@@ -122,7 +122,7 @@ impl Entry {
     /// The local listener a SYN on `cpu` may go to.
     fn usable(&self, cpu: u32) -> Option<LocalPtr> {
         let local = self.local?;
-        (self.listener.attended(cpu) && self.listener.sk.view().is_listening()).then_some(local)
+        (self.listener.attended(cpu) && self.listener.sk.is_listening()).then_some(local)
     }
 }
 
@@ -232,7 +232,7 @@ impl Tables {
             table?
                 .entries
                 .iter()
-                .filter(|e| e.listener.sk.view().reuseport_group() == group)
+                .filter(|e| e.listener.sk.reuseport_group() == group)
                 .find_map(|e| e.usable(cpu))
         };
         match own.or_else(sibling) {
@@ -429,7 +429,7 @@ impl Tables {
         let mut reg = self.registry.lock();
         for slot in reg.slots.as_mut_slice() {
             if let Some(en) = slot.as_ref() {
-                en.listener.sk.view().disable();
+                en.listener.sk.disable();
             }
         }
         self.clear_tables();

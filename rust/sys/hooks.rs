@@ -16,7 +16,7 @@ use kernel::{bindings, error::to_result, prelude::*, types::Opaque, ThisModule};
 
 use super::{
     rcu::ReadSide,
-    sock::{LocalPtr, Locked, SockRef, SockView},
+    sock::{LocalPtr, Locked, Sock, SockRef, SockView},
 };
 
 /// What an accept on a CPU should use.
@@ -151,7 +151,7 @@ unsafe fn args<'a, T: Hooks>(
     // which `Registration::drop` keeps alive until every hook returned.
     let hooks = unsafe { &*priv_.cast::<T>() };
     // SAFETY: by the caller's contract.
-    let sk = unsafe { SockView::from_raw(NonNull::new(sk)?) };
+    let sk = unsafe { Sock::from_raw(NonNull::new(sk)?) };
     Some((hooks, sk))
 }
 
@@ -195,7 +195,7 @@ unsafe extern "C" fn local_listener<T: Hooks>(
         LocalAnswer::None => ptr::null_mut(),
         // ERR_PTR(-EAGAIN): the kernel calls `local_create`.
         LocalAnswer::Create => EAGAIN.to_ptr(),
-        LocalAnswer::Local(local) => local.into_raw(),
+        LocalAnswer::Local(local) => Sock::into_raw(local),
     }
 }
 
@@ -215,7 +215,7 @@ unsafe extern "C" fn local_create<T: Hooks>(
     };
     hooks
         .local_create(sk, cpu)
-        .map_or(ptr::null_mut(), SockRef::into_raw)
+        .map_or(ptr::null_mut(), Sock::into_raw)
 }
 
 /// `fastsocket_ops.accepted`.

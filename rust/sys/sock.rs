@@ -3,12 +3,13 @@
 //! Sockets: the listeners the module enables and the local listeners it
 //! makes for them (`net/ipv4/fastsocket.c` does the socket work).
 
-use core::{marker::PhantomData, ptr::NonNull};
+use core::ptr::NonNull;
 
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
     prelude::*,
+    types::{ARef, AlwaysRefCounted, Opaque},
 };
 
 use super::rcu::ReadSide;
@@ -17,46 +18,75 @@ use super::rcu::ReadSide;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SockId(usize);
 
-/// A `struct sock` that stays valid for `'a`.
+/// A `struct sock`.
 ///
 /// # Invariants
 ///
-/// `ptr` points to a live `struct sock` for `'a`.
-#[derive(Clone, Copy)]
-pub(crate) struct SockView<'a> {
-    ptr: NonNull<bindings::sock>,
-    _life: PhantomData<&'a bindings::sock>,
+/// A `Sock` is only reached by reference, and the `struct sock` behind it
+/// is live for as long as the reference: `&'a Sock` (a [`SockView`]) for
+/// `'a`, [`SockRef`] by holding a reference count.
+#[repr(transparent)]
+pub(crate) struct Sock(Opaque<bindings::sock>);
+
+/// A socket that stays valid for `'a`.
+pub(crate) type SockView<'a> = &'a Sock;
+
+/// A counted reference to a socket (`sock_hold`/`sock_put`).
+pub(crate) type SockRef = ARef<Sock>;
+
+// SAFETY: a socket may be used, and its last reference dropped, on any CPU;
+// the methods below go through the socket's own synchronisation (atomic
+// counts, its lock, single reads of fields that are set once).
+unsafe impl Send for Sock {}
+// SAFETY: as above.
+unsafe impl Sync for Sock {}
+
+// SAFETY: `sock_hold` and `sock_put` keep the socket alive while its count
+// is not zero; `sock_put` frees it at zero.
+unsafe impl AlwaysRefCounted for Sock {
+    fn inc_ref(&self) {
+        // SAFETY: the socket is live (type invariant), so its count is not
+        // zero.
+        unsafe { bindings::sock_hold(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller owns one reference on the socket; `Sock` is a
+        // transparent wrapper of `struct sock`.
+        unsafe { bindings::sock_put(obj.cast::<bindings::sock>().as_ptr()) };
+    }
 }
 
-impl SockView<'_> {
-    /// Wraps a socket pointer.
+impl Sock {
+    /// The socket at `ptr`.
     ///
     /// # Safety
     ///
     /// `ptr` must point to a live `struct sock` for the returned lifetime.
-    pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::sock>) -> Self {
-        Self {
-            ptr,
-            _life: PhantomData,
-        }
+    pub(crate) unsafe fn from_raw<'a>(ptr: NonNull<bindings::sock>) -> &'a Self {
+        // SAFETY: `Sock` is a transparent wrapper of `struct sock`, live for
+        // `'a` by the caller's contract.
+        unsafe { &*ptr.as_ptr().cast::<Self>() }
+    }
+
+    /// Gives a counted reference to C, which drops it.
+    pub(crate) fn into_raw(sk: SockRef) -> *mut bindings::sock {
+        ARef::into_raw(sk).cast::<bindings::sock>().as_ptr()
     }
 
     /// The socket's identity.
     pub(crate) fn id(&self) -> SockId {
-        SockId(self.ptr.as_ptr() as usize)
+        SockId(self.as_ptr() as usize)
     }
 
     /// The raw pointer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::sock {
-        self.ptr.as_ptr()
+        self.0.get()
     }
 
     /// Takes a reference on the socket.
     pub(crate) fn hold(&self) -> SockRef {
-        // SAFETY: the socket is live (type invariant), so its count is not
-        // zero.
-        unsafe { bindings::sock_hold(self.ptr.as_ptr()) };
-        SockRef(self.ptr)
+        ARef::from(self)
     }
 
     /// The reuseport group of the socket, if any, as an identity.
@@ -64,78 +94,47 @@ impl SockView<'_> {
     /// A racy read: the group may change right after, which only makes a
     /// local listener of a sibling less likely to be chosen.
     pub(crate) fn reuseport_group(&self) -> usize {
-        // SAFETY: the socket is live; the field is a pointer read once.
+        // SAFETY: the socket is live (type invariant); the field is a
+        // pointer read once.
         unsafe {
-            core::ptr::read_volatile(core::ptr::addr_of!((*self.ptr.as_ptr()).sk_reuseport_cb))
-                as usize
+            core::ptr::read_volatile(core::ptr::addr_of!((*self.as_ptr()).sk_reuseport_cb)) as usize
         }
     }
 
     /// Whether the socket is of the IPv6 family.
     pub(crate) fn is_inet6(&self) -> bool {
-        // SAFETY: the socket is live and its family never changes.
-        u32::from(unsafe { (*self.ptr.as_ptr()).__sk_common.skc_family }) == bindings::AF_INET6
+        // SAFETY: the socket is live (type invariant) and its family never
+        // changes.
+        u32::from(unsafe { (*self.as_ptr()).__sk_common.skc_family }) == bindings::AF_INET6
     }
 
     /// Whether the socket is in the `TCP_LISTEN` state now.
     pub(crate) fn is_listening(&self) -> bool {
-        // SAFETY: the socket is live; the state is a byte read once.
+        // SAFETY: the socket is live (type invariant); the state is a byte
+        // read once.
         let state = unsafe {
-            core::ptr::read_volatile(core::ptr::addr_of!(
-                (*self.ptr.as_ptr()).__sk_common.skc_state
-            ))
+            core::ptr::read_volatile(core::ptr::addr_of!((*self.as_ptr()).__sk_common.skc_state))
         };
         u32::from(state) == bindings::TCP_LISTEN
     }
 
     /// Locks the socket (`lock_sock()`).  Process context; may sleep.
     pub(crate) fn lock(&self) -> Locked<'_> {
-        // SAFETY: the socket is live; the lock is released by `Locked`.
-        unsafe { bindings::lock_sock(self.ptr.as_ptr()) };
+        // SAFETY: the socket is live (type invariant); the lock is released
+        // by `Locked`.
+        unsafe { bindings::lock_sock(self.as_ptr()) };
+        // INVARIANT: the lock is taken, and released on drop.
         Locked {
-            sk: *self,
+            sk: self,
             owned: true,
         }
     }
 
     /// Sends the accept and poll paths of an enabled listener back to stock.
     pub(crate) fn disable(&self) {
-        // SAFETY: the socket is live; the call clears a flag atomically.
-        unsafe { bindings::fastsocket_listener_disable(self.ptr.as_ptr()) };
-    }
-}
-
-/// A counted reference to a `struct sock`.
-///
-/// # Invariants
-///
-/// The struct owns one reference on the socket at `0`.
-pub(crate) struct SockRef(NonNull<bindings::sock>);
-
-// SAFETY: a socket reference may be used and dropped on any CPU.
-unsafe impl Send for SockRef {}
-// SAFETY: `&SockRef` only reads through the socket's own synchronisation.
-unsafe impl Sync for SockRef {}
-
-impl SockRef {
-    /// The socket, valid as long as the reference.
-    pub(crate) fn view(&self) -> SockView<'_> {
-        // SAFETY: the reference keeps the socket alive (type invariant).
-        unsafe { SockView::from_raw(self.0) }
-    }
-
-    /// Gives the reference to C, which drops it.
-    pub(crate) fn into_raw(self) -> *mut bindings::sock {
-        let p = self.0.as_ptr();
-        core::mem::forget(self);
-        p
-    }
-}
-
-impl Drop for SockRef {
-    fn drop(&mut self) {
-        // SAFETY: the struct owns one reference (type invariant).
-        unsafe { bindings::sock_put(self.0.as_ptr()) };
+        // SAFETY: the socket is live (type invariant); the call clears a
+        // flag atomically.
+        unsafe { bindings::fastsocket_listener_disable(self.as_ptr()) };
     }
 }
 
@@ -214,7 +213,7 @@ impl SocketFile {
         // `sk` of a socket with a file is set at creation.
         let sk = unsafe { (*self.sock.as_ptr()).sk };
         // SAFETY: the file holds the socket and so its `struct sock`.
-        NonNull::new(sk).map(|p| unsafe { SockView::from_raw(p) })
+        NonNull::new(sk).map(|p| unsafe { Sock::from_raw(p) })
     }
 }
 
@@ -268,7 +267,7 @@ impl LocalListener {
     /// Takes a reference on the socket.
     pub(crate) fn hold(&self) -> SockRef {
         // SAFETY: the socket lives while `self` does (type invariant).
-        unsafe { SockView::from_raw(self.sk) }.hold()
+        unsafe { Sock::from_raw(self.sk) }.hold()
     }
 
     /// Connections waiting for accept().
@@ -345,7 +344,7 @@ impl LocalPtr {
     pub(crate) fn view<'a>(&self, _rcu: &ReadSide<'a>) -> SockView<'a> {
         // SAFETY: the socket stays valid until the read-side critical
         // section of `_rcu` ends (type invariant).
-        unsafe { SockView::from_raw(self.0) }
+        unsafe { Sock::from_raw(self.0) }
     }
 
     /// Connections waiting for accept(), for an RCU reader.
