@@ -18,6 +18,14 @@ skip() {
 	exit 4
 }
 
+# need_tool NAME WHAT: fails with WHAT unless tests/tools/NAME.c was built
+# (on the host, by tests/run_tests.py, into FS_TEST_TOOLS: a compiler
+# under TCG takes a minute); then "$FS_TEST_TOOLS/NAME" runs it.
+need_tool() {
+	[ -x "${FS_TEST_TOOLS:-}/$1" ] ||
+		fail "$2: $(cat "${FS_TEST_TOOLS:-}/$1.err" 2>/dev/null || echo "no ${FS_TEST_TOOLS:-}/$1")"
+}
+
 # Records a figure of the scenario: kv KEY VALUE.
 kv() {
 	echo "$1 $2" >>"$FS_KV"

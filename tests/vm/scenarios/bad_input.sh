@@ -1,13 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # Bad input gets a clear errno and changes nothing: the ioctls (see
-# tests/tools/fs_badinput.c, built here against the uapi header), the
-# sysctls, and races of close, fork, exec and exit with enabling.
+# tests/tools/fs_badinput.c, built on the host against the uapi header),
+# the sysctls, and races of close, fork, exec and exit with enabling.
 . "$FS_TOP/tests/vm/lib.sh"
 
-cc -O2 -Wall -pthread -o /tmp/fs_badinput "$FS_TOP/tests/tools/fs_badinput.c" ||
-	fail "cannot build fs_badinput"
+need_tool fs_badinput "cannot build fs_badinput"
 load
-/tmp/fs_badinput >/tmp/badinput.out
+"$FS_TEST_TOOLS/fs_badinput" >/tmp/badinput.out
 rc=$?
 cat /tmp/badinput.out
 [ "$rc" = 0 ] || fail "$(grep -m1 '^FAIL' /tmp/badinput.out)"

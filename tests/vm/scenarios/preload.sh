@@ -7,14 +7,13 @@
 . "$FS_TOP/tests/vm/apps.sh"
 
 cpus=$(nproc)
-cc -O2 -Wall -Werror -o /tmp/fs_listen_calls "$FS_TOP/tests/tools/fs_listen_calls.c" ||
-	fail "fs_listen_calls.c does not build"
+# The programs, built on the host (tests/run_tests.py).
+need_tool fs_listen_calls "fs_listen_calls.c does not build"
+need_tool fs_c_api "fs_c_api.c does not build against fastsocket.h"
+cp "$FS_TEST_TOOLS/fs_listen_calls" "$FS_TEST_TOOLS/fs_c_api" /tmp/
 # libfastsocket.so asks for its soname, as an installed one would.
 mkdir -p /tmp/lib
 ln -sf "$FS_TOOLS/libfastsocket.so" /tmp/lib/libfastsocket.so.0
-cc -O2 -Wall -Werror -I "$FS_TOP/userspace-tools/fastsocket-c/include" \
-	-I "$FS_TOP/include/uapi" -o /tmp/fs_c_api "$FS_TOP/tests/tools/fs_c_api.c" \
-	-L "$FS_TOOLS" -lfastsocket || fail "fs_c_api.c does not build against fastsocket.h"
 
 # calls NAME [ENV...]: the calls with the library (and ENV), compared with
 # /tmp/stock.out; their stderr in /tmp/NAME.err.
