@@ -38,7 +38,7 @@ use policy::Fastsocket;
 module! {
     type: Fastsocket,
     name: "fastsocket",
-    author: "Fastsocket developers",
+    author: "Fastsocket maintainers",
     description: "Per-core partitioning of the TCP stack for short-lived connections",
     license: "GPL",
 }

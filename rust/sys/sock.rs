@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Sockets: the listeners the module enables and the local listeners it
-//! makes for them (`net/ipv4/fastsocket.c` does the socket work).
+//! makes for them (`net/ipv4/fastsocket_listen.c` does the socket work).
 
 use core::ptr::NonNull;
 
