@@ -27,6 +27,10 @@
 # machine, must not move.  sleep=on: an idle guest waits in host time (with
 # sleep=off its clock would race ahead while it waits for the host's
 # files, and its timeouts would fire early).
+#
+# FASTSOCKET_QEMU_PLUGIN=PLUGIN.so[,ARG=VALUE...] loads a TCG plugin, the
+# cache-coherence model (Documentation/coherence.rst), and boots the guest
+# with nokaslr, so that the kernel's System.map names its addresses.
 set -euo pipefail
 
 kdir=$1
@@ -48,6 +52,11 @@ case $(realpath -m "$out") in
 esac
 accel="-accel tcg,thread=${FASTSOCKET_TCG_THREAD:-single}"
 [ -z "${FASTSOCKET_ICOUNT:-}" ] || accel="$accel -icount shift=$FASTSOCKET_ICOUNT,sleep=on"
+append="oops=panic panic=-1"
+if [ -n "${FASTSOCKET_QEMU_PLUGIN:-}" ]; then
+	accel="$accel -plugin $FASTSOCKET_QEMU_PLUGIN"
+	append="$append nokaslr"
+fi
 mem=2G
 # KASAN's shadow memory and lockdep's tables want room as cpus grow.
 [ "$cpus" -gt 2 ] && mem=3G
@@ -55,5 +64,5 @@ mem=2G
 exec vng --run "$kdir" --disable-kvm --cpus "$cpus" --memory "$mem" \
 	--verbose --rwdir "$out" \
 	--qemu-opts="$accel" \
-	--append "oops=panic panic=-1" \
+	--append "$append" \
 	-- "$cmd" </dev/null
