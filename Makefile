@@ -76,7 +76,8 @@ test-long: setup
 bench: setup
 	@python3 tests/bench/bench.py $(BENCH_ARGS)
 
-# Host-side checks only: formatting, clippy, cargo test, checkpatch.
+# Host-side checks only: formatting, clippy, cargo test, checkpatch, the
+# patch series' round trip through git.
 check: setup
 	@python3 tests/run_tests.py --skip-vm
 
