@@ -249,6 +249,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Adds to a counter of one vCPU: only the thread that runs the vCPU
+/// writes it (a plain load and store, no locked instruction, on the
+/// hottest path); a reader may see it a little late.
+#[inline]
+fn bump(a: &AtomicU64, n: u64) {
+    a.store(a.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
 fn shard(key: u64) -> usize {
     (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % SHARDS
 }
@@ -349,7 +357,7 @@ impl Model {
     #[inline]
     pub fn instructions(&self, vcpu: u32, n: u64) {
         if let Some(c) = self.vcpus.get(vcpu as usize) {
-            c.instructions.fetch_add(n, Relaxed);
+            bump(&c.instructions, n);
         }
     }
 
@@ -385,9 +393,9 @@ impl Model {
             return Transfer::None;
         };
         match access {
-            Access::Load => c.loads.fetch_add(1, Relaxed),
-            Access::Store => c.stores.fetch_add(1, Relaxed),
-        };
+            Access::Load => bump(&c.loads, 1),
+            Access::Store => bump(&c.stores, 1),
+        }
         let rfo = access == Access::Store && c.rfo_line.load(Relaxed) == line + 1;
         let epoch = self.epoch.load(Relaxed) as u16;
         let mut word = slot.load(Relaxed);
@@ -412,12 +420,8 @@ impl Model {
         }
         match transfer {
             Transfer::None => {}
-            Transfer::Load => {
-                c.load_transfers.fetch_add(1, Relaxed);
-            }
-            Transfer::Store => {
-                c.store_transfers.fetch_add(1, Relaxed);
-            }
+            Transfer::Load => bump(&c.load_transfers, 1),
+            Transfer::Store => bump(&c.store_transfers, 1),
         }
         if transfer != Transfer::None {
             self.record(line, vaddr, pc, transfer);
