@@ -31,7 +31,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parent.parent
 VM_SCENARIOS = ["load_unload", "registration", "bad_input", "connections", "locality", "fallback",
                 "namespaces", "auto", "unload_under_load", "preload", "servers", "nginx", "haproxy",
-                "fsctl", "bench", "bench_lockstat"]
+                "fsctl", "bench", "bench_lockstat", "coherence"]
 # Scenarios of the long tier only (they are its long form: there is no
 # short one worth the time).
 LONG_SCENARIOS = ["soak"]
@@ -41,6 +41,10 @@ LONG_SCENARIOS = ["soak"]
 # is where they run long enough to measure); in the long tier, their full
 # rounds on every vCPU count.
 BENCH_SCENARIOS = ["bench", "bench_lockstat"]
+# Scenarios that need QEMU to load the cache-coherence plugin
+# (Documentation/coherence.rst): a boot of their own, on the smoke vCPU
+# count, whose guest finds the plugin's results file in FS_COHERENCE_OUT.
+PLUGIN_SCENARIOS = ["coherence"]
 
 # The two tiers: the scenario knobs (FS_* variables, read by
 # tests/vm/scenarios/*.sh) that differ, short (`make test`, what CI runs)
@@ -344,7 +348,7 @@ def tools():
     return True
 
 
-def vm_run(variant, cpus, scenarios, out, limit):
+def vm_run(variant, cpus, scenarios, out, limit, plugin=False):
     """Boots VARIANT on CPUS vcpus and runs SCENARIOS; returns the console."""
     kdir = run(["scripts/kernel.sh", "dir", variant]).stdout.strip()
     stage = Path(kdir) / "fastsocket-module"
@@ -364,12 +368,20 @@ def vm_run(variant, cpus, scenarios, out, limit):
         + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(os.environ.items())
                   if k.startswith("FS_") and k.isidentifier())
     )
+    env = None
+    if plugin:
+        so = TOP / "userspace-tools/target/release/libcoherence_plugin.so"
+        results = out / "coherence-window.json"
+        env = {**os.environ,
+               "FASTSOCKET_QEMU_PLUGIN": f"{so},out={results},symbols={kdir}/System.map"}
+        with open(out / "env.sh", "a") as f:
+            f.write(f"export FS_COHERENCE_OUT={results}\n")
     guest = f"{TOP}/tests/vm/guest.sh {out} {limit} {' '.join(scenarios)}"
     cmd = ["tests/vm/boot.sh", kdir, str(cpus), str(out), guest]
     # The whole boot gets the scenarios' time plus room to boot and stop.
     timeout = limit * len(scenarios) + 240
     try:
-        r = subprocess.run(cmd, cwd=TOP, text=True, capture_output=True, timeout=timeout)
+        r = subprocess.run(cmd, cwd=TOP, text=True, capture_output=True, timeout=timeout, env=env)
         console = r.stdout + r.stderr
     except subprocess.TimeoutExpired as e:
         console = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
@@ -391,6 +403,7 @@ class Boot:
         self.cpus = cpus
         self.scenarios = list(scenarios)
         self.label = f"cpus{cpus}"
+        self.plugin = False
 
     def estimate(self):
         return BOOT_SECONDS.get(self.cpus, 60) + sum(
@@ -453,7 +466,7 @@ def vm_boot(variant, boot, limit):
              f"about {boot.estimate():.0f} s: {' '.join(boot.scenarios)}")
     start = time.time()
     console = vm_run(variant, boot.cpus, [SELFTEST] + boot.scenarios,
-                     results_dir() / f"{variant}-{boot.label}", limit)
+                     results_dir() / f"{variant}-{boot.label}", limit, boot.plugin)
     progress(f"VM {boot.label} done in {time.time() - start:.0f} s")
     return console, time.time() - start
 
@@ -579,7 +592,8 @@ def main():
     if args.skip_vm:
         variants, cpus = [], []
     smoke = 2 if 2 in cpus else max(cpus, default=0)
-    per_vm = {c: [s for s in scenarios if long_tier or s not in BENCH_SCENARIOS or c == smoke]
+    per_vm = {c: [s for s in scenarios if (long_tier or s not in BENCH_SCENARIOS or c == smoke)
+                  and s not in PLUGIN_SCENARIOS]
               for c in cpus}
     # TCG runs each VM on one host thread (see tests/vm/boot.sh), so VMs
     # run side by side, at most two: starting three at once on two cpus
@@ -587,6 +601,10 @@ def main():
     # the idle-time based locality checks failed for want of host cpu.
     jobs = int(os.environ.get("FASTSOCKET_VM_JOBS", min(2, os.cpu_count() or 1)))
     boots = plan_boots(per_vm, max(1, jobs)) if cpus else []
+    plugged = [s for s in scenarios if s in PLUGIN_SCENARIOS]
+    if plugged and smoke >= 2:
+        boots.append(Boot(smoke, plugged))
+        boots[-1].plugin, boots[-1].label = True, f"cpus{smoke}coherence"
 
     if args.schedule:
         for b in boots:

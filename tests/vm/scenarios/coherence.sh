@@ -18,7 +18,7 @@ WINDOW="$FS_TOP/userspace-tools/target/release/coherence-window"
 [ -x "$WINDOW" ] || fail "no $WINDOW: build userspace-tools with cargo build --release"
 [ -n "${FS_COHERENCE_OUT:-}" ] || skip "no coherence plugin in this VM (FS_COHERENCE_OUT unset)"
 [ "$(nproc)" -ge 2 ] || skip "needs two vCPUs"
-n=${FS_COHERENCE_INCREMENTS:-5000}
+n=${FS_COHERENCE_INCREMENTS:-2000}
 
 # per_increment TRANSFERS INCREMENTS
 per_increment() {
