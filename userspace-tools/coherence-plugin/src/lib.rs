@@ -12,6 +12,9 @@
 //!   kallsyms=PATH   a copy of the guest's /proc/kallsyms, read when a
 //!                   window closes if it exists (names modules' functions)
 //!   top=N           functions and lines listed (64)
+//!   touches=N       from a line's Nth transfer on, account every access
+//!                   to it, so that the lines list the functions that
+//!                   touch them too, as perf c2c does (costly: off)
 //!
 //! Nothing is counted until the guest opens the window (`coherence-window
 //! start`: a magic NOP, see `coherence::window`); closing it
@@ -33,6 +36,7 @@ struct Config {
     symbols: Symbols,
     kallsyms: Option<PathBuf>,
     top: usize,
+    touches: Option<u64>,
 }
 
 static MODEL: OnceLock<Model> = OnceLock::new();
@@ -115,6 +119,7 @@ impl Register for Coherence {
             symbols: Symbols::default(),
             kallsyms: None,
             top: 64,
+            touches: None,
         };
         for a in &args.raw {
             let (k, v) = a
@@ -129,6 +134,12 @@ impl Register for Coherence {
                 }
                 "kallsyms" => cfg.kallsyms = Some(PathBuf::from(v)),
                 "top" => cfg.top = v.parse().map_err(|_| error(format!("top={v}: a number")))?,
+                "touches" => {
+                    cfg.touches = Some(
+                        v.parse()
+                            .map_err(|_| error(format!("touches={v}: a number")))?,
+                    )
+                }
                 _ => return Err(error(format!("unknown argument {k}"))),
             }
         }
@@ -146,7 +157,9 @@ impl Register for Coherence {
             cfg.symbols.len(),
             cfg.out.as_deref().unwrap_or("the log")
         ));
-        let _ = MODEL.set(Model::new(vcpus));
+        let model = Model::new(vcpus);
+        model.account_touches(cfg.touches);
+        let _ = MODEL.set(model);
         let _ = CONFIG.set(cfg);
         qemu_plugin::qemu_plugin_register_atexit_cb(id, |_| {
             if let Some(m) = MODEL.get() {

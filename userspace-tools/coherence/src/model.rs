@@ -16,6 +16,12 @@
 //! A line that nobody holds is fetched from memory: no transfer (caches
 //! are unbounded, so capacity and cold misses are not modelled).
 //!
+//! If asked ([`Model::account_touches`]), a line becomes *hot* at its Nth
+//! transfer: from then on every access to it is accounted by
+//! instruction, so that the report lists the functions that touch it,
+//! not only those that moved it, as `perf c2c` does.  That costs: busy
+//! lines are the most accessed ones.
+//!
 //! Every method takes `&self`: vCPUs may call them from several threads
 //! at once (multi-threaded TCG).  A line's state is one `AtomicU64`
 //! updated by compare-and-swap; counters are relaxed atomics.
@@ -56,6 +62,9 @@ pub enum Transfer {
     Store,
 }
 
+const EPOCH_MASK: u16 = 0x7fff;
+const HOT_BIT: u32 = 63;
+
 /// One line's coherence state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LineState {
@@ -63,19 +72,24 @@ pub struct LineState {
     pub holders: u32,
     /// The vCPU that has it modified (then the only holder).
     pub owner: Option<u8>,
+    /// Every access is accounted (see [`Model::account_touches`]).
+    pub hot: bool,
 }
 
 impl LineState {
-    /// The state as one word, tagged with the window's epoch: a word of
-    /// an older epoch reads as an untouched line, so that opening a window
-    /// forgets every line at once.
+    /// The state as one word, tagged with the window's epoch (15 bits):
+    /// a word of an older epoch reads as an untouched line, so that
+    /// opening a window forgets every line at once.
     pub fn pack(self, epoch: u16) -> u64 {
         let owner = self.owner.map_or(0, |o| u64::from(o) + 1);
-        u64::from(self.holders) | (owner << 32) | (u64::from(epoch) << 48)
+        u64::from(self.holders)
+            | (owner << 32)
+            | (u64::from(epoch & EPOCH_MASK) << 48)
+            | (u64::from(self.hot) << HOT_BIT)
     }
 
     pub fn unpack(word: u64, epoch: u16) -> Self {
-        if (word >> 48) as u16 != epoch {
+        if (word >> 48) as u16 & EPOCH_MASK != epoch & EPOCH_MASK {
             return Self::default();
         }
         let owner = (word >> 32) & 0xff;
@@ -86,6 +100,7 @@ impl LineState {
             } else {
                 Some((owner - 1) as u8)
             },
+            hot: word >> HOT_BIT != 0,
         }
     }
 }
@@ -103,6 +118,7 @@ pub fn step(state: LineState, vcpu: u8, access: Access, rfo: bool) -> (LineState
                 LineState {
                     holders: state.holders | me,
                     owner: None,
+                    hot: state.hot,
                 },
                 Transfer::Load,
             ),
@@ -110,6 +126,7 @@ pub fn step(state: LineState, vcpu: u8, access: Access, rfo: bool) -> (LineState
                 LineState {
                     holders: state.holders | me,
                     owner: state.owner,
+                    hot: state.hot,
                 },
                 Transfer::None,
             ),
@@ -124,6 +141,7 @@ pub fn step(state: LineState, vcpu: u8, access: Access, rfo: bool) -> (LineState
                 LineState {
                     holders: me,
                     owner: Some(vcpu),
+                    hot: state.hot,
                 },
                 transfer,
             )
@@ -196,16 +214,25 @@ impl Counts {
     }
 }
 
+/// One instruction's doings to one line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PcStat {
+    pub transfers: u64,
+    /// Loads and stores: counted once the line is hot (or marked).
+    pub loads: u64,
+    pub stores: u64,
+}
+
 /// What is known of one line with transfers: the instructions (guest
-/// virtual addresses) that transferred it, and the guest virtual address
-/// it was last transferred at.
+/// virtual addresses) that transferred or, once it is hot, touched it,
+/// and the guest virtual address it was last transferred at.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LineStat {
     pub load_transfers: u64,
     pub store_transfers: u64,
     pub vaddr: u64,
-    /// Transfers by instruction address.
-    pub pcs: HashMap<u64, u64>,
+    /// By instruction address.
+    pub pcs: HashMap<u64, PcStat>,
 }
 
 impl LineStat {
@@ -238,6 +265,8 @@ pub struct Snapshot {
     pub top_lines: Vec<(u64, LineStat)>,
     /// How many lines had any transfer.
     pub lines_with_transfers: u64,
+    /// See [`Model::account_touches`].
+    pub hot_after: Option<u64>,
     pub watched: Vec<Watched>,
 }
 
@@ -273,6 +302,8 @@ pub struct Model {
     untracked: AtomicU64,
     pcs: PcShards,
     line_stats: Box<[Mutex<HashMap<u64, LineStat>>]>,
+    /// Transfers after which a line is hot (never: u64::MAX).
+    hot_after: AtomicU64,
     n_watched: AtomicU64,
     watched_lines: [AtomicU64; MAX_WATCHED],
     watched: Mutex<Vec<Watched>>,
@@ -293,6 +324,7 @@ impl Model {
             untracked: AtomicU64::new(0),
             pcs: (0..SHARDS).map(|_| Mutex::default()).collect(),
             line_stats: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hot_after: AtomicU64::new(u64::MAX),
             n_watched: AtomicU64::new(0),
             watched_lines: Default::default(),
             watched: Mutex::default(),
@@ -301,6 +333,14 @@ impl Model {
 
     pub fn vcpus(&self) -> usize {
         self.vcpus.len()
+    }
+
+    /// From its `after`th transfer on, every access to a line is
+    /// accounted by instruction (see the module's documentation); None:
+    /// only transfers are (the default).
+    pub fn account_touches(&self, after: Option<u64>) {
+        self.hot_after
+            .store(after.unwrap_or(u64::MAX).max(1), Relaxed);
     }
 
     /// Whether the window is open.
@@ -399,14 +439,14 @@ impl Model {
         let rfo = access == Access::Store && c.rfo_line.load(Relaxed) == line + 1;
         let epoch = self.epoch.load(Relaxed) as u16;
         let mut word = slot.load(Relaxed);
-        let transfer = loop {
+        let (transfer, hot) = loop {
             let (next, transfer) = step(LineState::unpack(word, epoch), vcpu as u8, access, rfo);
-            let next = next.pack(epoch);
-            if next == word {
-                break transfer;
+            let packed = next.pack(epoch);
+            if packed == word {
+                break (transfer, next.hot);
             }
-            match slot.compare_exchange_weak(word, next, Relaxed, Relaxed) {
-                Ok(_) => break transfer,
+            match slot.compare_exchange_weak(word, packed, Relaxed, Relaxed) {
+                Ok(_) => break (transfer, next.hot),
                 Err(now) => word = now,
             }
         };
@@ -423,8 +463,12 @@ impl Model {
             Transfer::Load => bump(&c.load_transfers, 1),
             Transfer::Store => bump(&c.store_transfers, 1),
         }
-        if transfer != Transfer::None {
-            self.record(line, vaddr, pc, transfer);
+        if transfer != Transfer::None || hot {
+            let transfers = self.record(line, vaddr, pc, access, transfer, hot);
+            if !hot && transfers >= self.hot_after.load(Relaxed) {
+                // Only the bit: a word of an older epoch stays forgotten.
+                slot.fetch_or(1 << HOT_BIT, Relaxed);
+            }
         }
         if self.n_watched.load(Relaxed) != 0 {
             self.account_watched(line, vaddr, pc, access, transfer);
@@ -432,12 +476,13 @@ impl Model {
         transfer
     }
 
-    fn record(&self, line: u64, vaddr: u64, pc: u64, transfer: Transfer) {
-        let is_load = transfer == Transfer::Load;
-        {
+    /// Accounts a transfer, or an access to a hot line, to the line and
+    /// the instruction; returns the line's transfers.
+    fn record(&self, line: u64, vaddr: u64, pc: u64, a: Access, t: Transfer, hot: bool) -> u64 {
+        if t != Transfer::None {
             let mut pcs = lock(&self.pcs[shard(pc)]);
             let e = pcs.entry(pc).or_default();
-            if is_load {
+            if t == Transfer::Load {
                 e.0 += 1;
             } else {
                 e.1 += 1;
@@ -445,7 +490,8 @@ impl Model {
         }
         let mut lines = lock(&self.line_stats[shard(line)]);
         let s = lines.entry(line).or_default();
-        add_transfer(s, vaddr, pc, is_load);
+        account(s, vaddr, pc, a, t, hot);
+        s.transfers()
     }
 
     fn watch(&self, line: u64, vaddr: u64) {
@@ -478,9 +524,7 @@ impl Model {
             Access::Load => w.loads += 1,
             Access::Store => w.stores += 1,
         }
-        if t != Transfer::None {
-            add_transfer(&mut w.stat, vaddr, pc, t == Transfer::Load);
-        }
+        account(&mut w.stat, vaddr, pc, access, t, true);
     }
 
     /// The results so far, with the `top` most transferred lines.
@@ -527,19 +571,35 @@ impl Model {
             pcs,
             top_lines: lines,
             lines_with_transfers,
+            hot_after: Some(self.hot_after.load(Relaxed)).filter(|h| *h != u64::MAX),
             watched: lock(&self.watched).clone(),
         }
     }
 }
 
-fn add_transfer(s: &mut LineStat, vaddr: u64, pc: u64, is_load: bool) {
-    if is_load {
-        s.load_transfers += 1;
-    } else {
-        s.store_transfers += 1;
+/// Accounts to `s` an access by the instruction at `pc`: its transfer if
+/// it was one, and the access itself if `all`.
+fn account(s: &mut LineStat, vaddr: u64, pc: u64, a: Access, t: Transfer, all: bool) {
+    let e = s.pcs.entry(pc).or_default();
+    match t {
+        Transfer::None => {}
+        Transfer::Load => {
+            s.load_transfers += 1;
+            e.transfers += 1;
+            s.vaddr = vaddr;
+        }
+        Transfer::Store => {
+            s.store_transfers += 1;
+            e.transfers += 1;
+            s.vaddr = vaddr;
+        }
     }
-    s.vaddr = vaddr;
-    *s.pcs.entry(pc).or_default() += 1;
+    if all {
+        match a {
+            Access::Load => e.loads += 1,
+            Access::Store => e.stores += 1,
+        }
+    }
 }
 
 fn sort_lines(lines: &mut [(u64, LineStat)]) {
@@ -564,14 +624,18 @@ mod tests {
         let s = LineState {
             holders: 0b1011,
             owner: Some(3),
+            hot: true,
         };
         assert_eq!(LineState::unpack(s.pack(7), 7), s);
         assert_eq!(LineState::unpack(s.pack(7), 8), LineState::default());
         let s = LineState {
             holders: 1 << 31,
             owner: None,
+            hot: false,
         };
-        assert_eq!(LineState::unpack(s.pack(65535), 65535), s);
+        assert_eq!(LineState::unpack(s.pack(32767), 32767), s);
+        // The epoch wraps at 15 bits.
+        assert_eq!(LineState::unpack(s.pack(32768), 0), s);
     }
 
     #[test]
@@ -715,6 +779,35 @@ mod tests {
             (0x1000, 0x7000, 10, 10)
         );
         assert_eq!(w.stat.transfers(), 9);
+    }
+
+    /// From a line's HOT_AFTER-th transfer on, every access to it is
+    /// accounted by instruction, hits too; before, only transfers.
+    #[test]
+    fn hot_lines_account_every_access() {
+        const HOT_AFTER: u64 = 8;
+        let m = model();
+        m.account_touches(Some(HOT_AFTER));
+        const READER: u64 = PC + 0x100;
+        for i in 0..HOT_AFTER as u32 + 2 {
+            m.access(i % 2, 0x40, 0x40, PC, Store);
+            // A hit: accounted only once the line is hot.
+            m.access(i % 2, 0x40, 0x40, READER, Load);
+        }
+        let s = m.snapshot(1);
+        let (line, stat) = &s.top_lines[0];
+        assert_eq!(*line, 1);
+        // The HOT_AFTER-th transfer makes it hot, the next store is
+        // accounted as a store too.
+        assert_eq!(stat.transfers(), HOT_AFTER + 1);
+        let writer = stat.pcs[&PC];
+        assert_eq!((writer.transfers, writer.stores), (HOT_AFTER + 1, 1));
+        assert_eq!(stat.pcs[&READER].loads, 2);
+        assert_eq!(stat.pcs[&READER].transfers, 0);
+        // A new window forgets hotness.
+        m.start();
+        m.access(0, 0x40, 0x40, READER, Load);
+        assert!(m.snapshot(1).top_lines.is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Counts, LineStat, Snapshot, LINE_BYTES};
+use crate::model::{Counts, LineStat, PcStat, Snapshot, LINE_BYTES};
 use crate::symbols::Symbols;
 
 /// The `schema` field: what a reader of the file may expect.
@@ -26,10 +26,15 @@ pub struct FunctionRow {
     pub store_transfers: u64,
 }
 
+/// One function's doings to one line.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FunctionCount {
     pub function: String,
     pub transfers: u64,
+    /// Loads and stores since the line became hot (for a marked line,
+    /// since it was marked).
+    pub loads: u64,
+    pub stores: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -43,7 +48,9 @@ pub struct LineRow {
     pub transfers: u64,
     pub load_transfers: u64,
     pub store_transfers: u64,
-    /// The functions whose instructions transferred it, most first.
+    /// The functions that transferred it or, from its
+    /// `hot_after_transfers`th transfer on, touched it: most transfers
+    /// first.
     pub functions: Vec<FunctionCount>,
 }
 
@@ -79,6 +86,9 @@ pub struct Report {
     /// past 1 TiB).
     pub untracked_accesses: u64,
     pub lines_with_transfers: u64,
+    /// A line's every access is accounted from this transfer on (null:
+    /// only transfers are; the plugin's touches=N).
+    pub hot_after_transfers: Option<u64>,
     pub top_functions: Vec<FunctionRow>,
     pub top_lines: Vec<LineRow>,
     /// The lines the guest marked, every access accounted.
@@ -89,21 +99,26 @@ fn hex(a: u64) -> String {
     format!("{a:#x}")
 }
 
-fn by_function(pcs: &HashMap<u64, u64>, syms: &Symbols, top: usize) -> Vec<FunctionCount> {
-    let mut f: HashMap<String, u64> = HashMap::new();
+fn by_function(pcs: &HashMap<u64, PcStat>, syms: &Symbols, top: usize) -> Vec<FunctionCount> {
+    let mut f: HashMap<String, PcStat> = HashMap::new();
     for (pc, n) in pcs {
-        *f.entry(syms.function(*pc)).or_default() += n;
+        let e = f.entry(syms.function(*pc)).or_default();
+        e.transfers += n.transfers;
+        e.loads += n.loads;
+        e.stores += n.stores;
     }
     let mut v: Vec<_> = f
         .into_iter()
-        .map(|(function, transfers)| FunctionCount {
+        .map(|(function, n)| FunctionCount {
             function,
-            transfers,
+            transfers: n.transfers,
+            loads: n.loads,
+            stores: n.stores,
         })
         .collect();
     v.sort_by(|a, b| {
-        b.transfers
-            .cmp(&a.transfers)
+        (b.transfers, b.loads + b.stores)
+            .cmp(&(a.transfers, a.loads + a.stores))
             .then(a.function.cmp(&b.function))
     });
     v.truncate(top);
@@ -161,6 +176,7 @@ impl Report {
             io_accesses: snap.io_accesses,
             untracked_accesses: snap.untracked,
             lines_with_transfers: snap.lines_with_transfers,
+            hot_after_transfers: snap.hot_after,
             top_functions,
             top_lines: snap.top_lines.iter().map(|(l, s)| line(*l, s)).collect(),
             watched_lines: snap
@@ -207,17 +223,26 @@ impl Report {
         for f in self.top_functions.iter().take(15) {
             let _ = writeln!(o, "    {:>10}  {}", f.transfers, f.function);
         }
-        let _ = writeln!(
-            o,
-            "  top lines ({} lines had transfers):",
-            self.lines_with_transfers
-        );
+        let _ = match self.hot_after_transfers {
+            Some(h) => writeln!(
+                o,
+                "  top lines ({} had transfers); per function: transfers (loads, stores from the line's {h}th transfer on):",
+                self.lines_with_transfers
+            ),
+            None => writeln!(o, "  top lines ({} had transfers):", self.lines_with_transfers),
+        };
         for l in self.top_lines.iter().take(10) {
             let fs: Vec<_> = l
                 .functions
                 .iter()
                 .take(4)
-                .map(|f| format!("{} {}", f.function, f.transfers))
+                .map(|f| match self.hot_after_transfers {
+                    Some(_) => format!(
+                        "{} {} ({}L {}S)",
+                        f.function, f.transfers, f.loads, f.stores
+                    ),
+                    None => format!("{} {}", f.function, f.transfers),
+                })
                 .collect();
             let _ = writeln!(
                 o,
