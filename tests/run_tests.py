@@ -68,35 +68,35 @@ TIERS = {
 # Seconds each scenario takes in the short tier on the debug kernel, by
 # vCPU count, with two VMs side by side on this 2-core machine (the
 # "# seconds:" figures of a run; `--durations` prints them from
-# .results/).  Only the scheduling of VM boots uses them, so only their
-# ratios matter: a wrong figure costs time, never a test.  The 2-vCPU row
-# was measured on 2026-11-30 with the host busy with kernel builds beside
-# the two VMs (each QEMU got about 60 % of a core, so every figure is
-# about twice a quiet machine's); connections, locality, bad_input and
-# preload are scaled to their short forms and host-built programs, and
-# the 1- and 4-vCPU rows are the 2-vCPU one times 0.7 and 1.1, the ratios
-# of the whole VM runs before.  Replace them with a quiet run's
-# (`--durations`).
+# .results/).  Only the scheduling of VM boots uses them, so mostly their
+# ratios matter: a wrong figure costs time, never a test.  Measured on
+# 2026-11-30 with the host also busy with others' kernel builds (each QEMU
+# got about 60 % of a core: the figures are up to twice a quiet
+# machine's): the 2-vCPU row whole (connections and locality scaled to
+# their short forms, bad_input and preload estimated with their programs
+# built on the host), and on 1 and 4 vCPUs bad_input, preload and
+# locality; the rest of those rows is the 2-vCPU figure times 0.85 and 1.
+# Replace them with a quiet run's (`--durations`).
 DURATIONS = {
     1: {
-        "harness_selftest": 2, "load_unload": 35, "registration": 15, "bad_input": 40,
-        "connections": 60, "locality": 135, "fallback": 95, "namespaces": 95, "auto": 40,
-        "unload_under_load": 60, "preload": 40, "servers": 120, "nginx": 190, "haproxy": 125,
-        "fsctl": 95, "bench": 435, "bench_lockstat": 60, "soak": 900},
+        "harness_selftest": 2, "load_unload": 45, "registration": 15, "bad_input": 32,
+        "connections": 70, "locality": 245, "fallback": 115, "namespaces": 115, "auto": 50,
+        "unload_under_load": 70, "preload": 59, "servers": 145, "nginx": 235, "haproxy": 155,
+        "fsctl": 115, "bench": 525, "bench_lockstat": 75, "soak": 900},
     2: {
-        "harness_selftest": 3, "load_unload": 51, "registration": 19, "bad_input": 60,
+        "harness_selftest": 3, "load_unload": 51, "registration": 19, "bad_input": 30,
         "connections": 85, "locality": 190, "fallback": 137, "namespaces": 133, "auto": 60,
-        "unload_under_load": 85, "preload": 60, "servers": 173, "nginx": 275, "haproxy": 182,
+        "unload_under_load": 85, "preload": 55, "servers": 173, "nginx": 275, "haproxy": 182,
         "fsctl": 134, "bench": 620, "bench_lockstat": 89, "soak": 900},
     4: {
-        "harness_selftest": 3, "load_unload": 55, "registration": 20, "bad_input": 65,
-        "connections": 95, "locality": 210, "fallback": 150, "namespaces": 145, "auto": 65,
-        "unload_under_load": 95, "preload": 65, "servers": 190, "nginx": 300, "haproxy": 200,
-        "fsctl": 145, "bench": 680, "bench_lockstat": 100, "soak": 900},
+        "harness_selftest": 3, "load_unload": 50, "registration": 20, "bad_input": 25,
+        "connections": 85, "locality": 182, "fallback": 135, "namespaces": 135, "auto": 60,
+        "unload_under_load": 85, "preload": 48, "servers": 175, "nginx": 275, "haproxy": 180,
+        "fsctl": 135, "bench": 620, "bench_lockstat": 90, "soak": 900},
 }
-# A boot and a power-off of the debug kernel, and the second between
-# scenarios, outside any scenario (measured as above: 125 and 130 s).
-BOOT_SECONDS = {1: 110, 2: 125, 4: 140}
+# A boot and a power-off of the debug kernel, and the second after each
+# scenario, outside the scenarios (measured as above).
+BOOT_SECONDS = {1: 140, 2: 130, 4: 110}
 UNKNOWN_SECONDS = 120
 
 # Runs first in every VM; passes only if its deliberate warning is caught.
@@ -440,15 +440,15 @@ def split(cpus, scenarios, parts):
     return [Boot(cpus, [s for s in scenarios if s in b]) for b in bins if b]
 
 
-def plan_boots(per_vm, jobs, most=3):
+def plan_boots(per_vm, jobs, most=3, fixed=()):
     """The VM boots: each vCPU count's scenarios in one boot or split over
-    up to MOST, whichever way ends the whole run first (a boot costs its
-    boot time again; fewer boots when equal), so that the JOBS host
-    workers stay busy till the end."""
+    up to MOST, whichever way ends the whole run first beside the FIXED
+    boots (a boot costs its boot time again; fewer boots when equal), so
+    that the JOBS host workers stay busy till the end."""
     best = None
     for counts in itertools.product(range(1, most + 1), repeat=len(per_vm)):
         boots = [b for (c, s), n in zip(per_vm.items(), counts) for b in split(c, s, n)]
-        key = (makespan(boots, jobs), len(boots))
+        key = (makespan(boots + list(fixed), jobs), len(boots))
         if best is None or key < best[0]:
             best = (key, boots)
     boots = best[1] if best else []
@@ -600,11 +600,12 @@ def main():
     # was tried, each VM ran about 1.5 times slower, and load_unload and
     # the idle-time based locality checks failed for want of host cpu.
     jobs = int(os.environ.get("FASTSOCKET_VM_JOBS", min(2, os.cpu_count() or 1)))
-    boots = plan_boots(per_vm, max(1, jobs)) if cpus else []
+    fixed = []
     plugged = [s for s in scenarios if s in PLUGIN_SCENARIOS]
     if plugged and smoke >= 2:
-        boots.append(Boot(smoke, plugged))
-        boots[-1].plugin, boots[-1].label = True, f"cpus{smoke}coherence"
+        fixed.append(Boot(smoke, plugged))
+        fixed[-1].plugin, fixed[-1].label = True, f"cpus{smoke}coherence"
+    boots = (plan_boots(per_vm, max(1, jobs), fixed=fixed) if cpus else []) + fixed
 
     if args.schedule:
         for b in boots:
