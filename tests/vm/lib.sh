@@ -138,6 +138,19 @@ fs_sysctl() {
 	echo "$2" >"/proc/sys/net/fastsocket/$1" || fail "cannot set $1 to $2"
 }
 
+# toggle_listen_while PID: switch local listen off and on again, every
+# 0.2 s, while PID (a client under load) runs.  Adds the number of times
+# to TOGGLES; runs in the caller's shell, so a failed write fails it.
+toggle_listen_while() {
+	while kill -0 "$1" 2>/dev/null; do
+		fs_sysctl listen 0
+		sleep 0.2
+		fs_sysctl listen 1
+		sleep 0.2
+		TOGGLES=$((${TOGGLES:-0} + 1))
+	done
+}
+
 # A name of this scenario's own for a network namespace: "fs-WHAT-" and
 # the scenario and its shell's pid, so that scenarios could run side by
 # side.

@@ -16,14 +16,8 @@ accept_local=$(proc_total accept_local)
 "$FS_BENCH" client --connect "$SERVER_ADDR" --connections "$n" --threads "$cpus" --pin \
 	--timeout 10 --json >/tmp/toggle.json &
 client=$!
-toggles=0
-while kill -0 "$client" 2>/dev/null; do
-	fs_sysctl listen 0
-	sleep 0.2
-	fs_sysctl listen 1
-	sleep 0.2
-	toggles=$((toggles + 1))
-done
+TOGGLES=0
+toggle_listen_while "$client"
 rc=0
 wait "$client" || rc=$?
 fs_server_stop /tmp/auto.server.json
@@ -34,7 +28,7 @@ unload
 kv syn_local "$syn_local"
 kv accept_local "$accept_local"
 kv locality "$(json_field /tmp/auto.server.json fraction)"
-kv toggles "$toggles"
+kv toggles "$TOGGLES"
 [ "$rc" = 0 ] && [ "$(json_field /tmp/toggle.json completed)" = "$n" ] ||
 	fail "connections lost while the feature was switched: $(cat /tmp/toggle.json)"
 [ "$syn_local" -ge $((n * 9 / 10)) ] || fail "auto mode: only $syn_local of $n SYNs local"

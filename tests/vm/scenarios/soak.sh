@@ -14,7 +14,7 @@ cpus=$(nproc)
 end=$(($(date +%s) + seconds))
 rounds=0
 connections=0
-toggles=0
+TOGGLES=0
 while [ "$(date +%s)" -lt "$end" ] || [ "$rounds" -lt 4 ]; do
 	load
 	addr=127.0.0.1:0
@@ -30,13 +30,7 @@ while [ "$(date +%s)" -lt "$end" ] || [ "$rounds" -lt 4 ]; do
 		--timeout 10 --json >/tmp/soak.json &
 	client=$!
 	if [ $((rounds % 4)) = 2 ]; then
-		while kill -0 "$client" 2>/dev/null; do
-			fs_sysctl listen 0
-			sleep 0.2
-			fs_sysctl listen 1
-			sleep 0.2
-			toggles=$((toggles + 1))
-		done
+		toggle_listen_while "$client"
 	fi
 	rc=0
 	wait "$client" || rc=$?
@@ -51,4 +45,4 @@ while [ "$(date +%s)" -lt "$end" ] || [ "$rounds" -lt 4 ]; do
 done
 kv rounds "$rounds"
 kv connections "$connections"
-kv toggles "$toggles"
+kv toggles "$TOGGLES"
