@@ -7,7 +7,8 @@ skipped test as "ok N name # SKIP reason"), and ends with "N passed, N
 failed, N skipped".  Progress goes to stderr.
 
     tests/run_tests.py [--tier short|long] [--cpus 1,2,4] [--scenarios a,b]
-                       [--skip-host] [--skip-vm]
+                       [--variant debug|release] [--skip-host] [--skip-vm]
+    tests/run_tests.py --schedule       the VM boots a run would make
     tests/run_tests.py --tiers          the knobs of both tiers
     tests/run_tests.py --durations      scenario seconds from .results/
 
@@ -205,12 +206,21 @@ def cargo_test(k):
     )
 
 
-def bench_report(k):
-    r = run([sys.executable, "-m", "unittest", "-q", "tests/bench/test_report.py"])
+def python_tests(k, name, *files):
+    r = run([sys.executable, "-m", "unittest", "-q", *files])
     ran = re.search(r"Ran (\d+) test", r.stderr)
-    k.result("host_bench_report", r.returncode == 0 and ran is not None, "tests/bench/test_report.py",
+    k.result(name, r.returncode == 0 and ran is not None, " ".join(files),
              figures=[("tests_passed", ran.group(1) if ran else 0)],
              details=[] if r.returncode == 0 else tail(r.stderr, 30))
+
+
+def bench_report(k):
+    python_tests(k, "host_bench_report", "tests/bench/test_report.py")
+
+
+def harness_plan(k):
+    """The VM plan keeps every kind of check in both tiers."""
+    python_tests(k, "host_harness_plan", "tests/test_run_tests.py")
 
 
 def module_rust_files():
@@ -284,6 +294,7 @@ HOST_TESTS = [
     ("host_userspace_clippy", userspace_clippy),
     ("host_cargo_test", cargo_test),
     ("host_bench_report", bench_report),
+    ("host_harness_plan", harness_plan),
     ("host_module_rustfmt", module_rustfmt),
     ("host_checkpatch", checkpatch),
     ("host_patch_roundtrip", patch_roundtrip),
@@ -501,6 +512,32 @@ def plan_boots(per_vm, jobs, most=3, fixed=()):
     return sorted(boots, key=lambda b: (b.cpus, b.label))
 
 
+def plan_vms(cpus, scenarios, long_tier, variant=None, jobs=2):
+    """The VM boots that run SCENARIOS on the vCPU counts CPUS in the
+    short or long tier, on JOBS host workers: every scenario on every
+    count (the benchmark's in the short tier once, see bench_cpus), each
+    on its kernel (kernel_of, or VARIANT for all), the plugin's scenarios
+    in a boot of their own."""
+    smoke = 2 if 2 in cpus else max(cpus, default=0)
+    per_vm = {}
+    for c in cpus:
+        for s in scenarios:
+            if s in PLUGIN_SCENARIOS:
+                continue
+            if not long_tier and s in BENCH_SCENARIOS and c != bench_cpus(s, cpus, smoke):
+                continue
+            key = (c, variant or kernel_of(s, c, smoke, long_tier))
+            per_vm.setdefault(key, []).append(s)
+    fixed = []
+    plugged = [s for s in scenarios if s in PLUGIN_SCENARIOS]
+    if plugged and smoke >= 2:
+        # The model's self-test is of user space: any kernel does, and the
+        # release kernel boots fastest under the plugin.
+        fixed.append(Boot(smoke, plugged, variant or ("debug" if long_tier else "release")))
+        fixed[-1].plugin, fixed[-1].label = True, f"cpus{smoke}coherence"
+    return (plan_boots(per_vm, max(1, jobs), fixed=fixed) if cpus else []) + fixed
+
+
 def vm_boot(boot, limit):
     """Runs one VM; returns (console, seconds)."""
     progress(f"VM {boot.label}: {boot.cpus} vcpu(s), {boot.variant} kernel, "
@@ -634,29 +671,12 @@ def main():
     variants = [args.variant] if args.variant else ["release", "debug"]
     if args.skip_vm:
         variants, cpus = [], []
-    smoke = 2 if 2 in cpus else max(cpus, default=0)
-    per_vm = {}
-    for c in cpus:
-        for s in scenarios:
-            if s in PLUGIN_SCENARIOS:
-                continue
-            if not long_tier and s in BENCH_SCENARIOS and c != bench_cpus(s, cpus, smoke):
-                continue
-            key = (c, args.variant or kernel_of(s, c, smoke, long_tier))
-            per_vm.setdefault(key, []).append(s)
     # TCG runs each VM on one host thread (see tests/vm/boot.sh), so VMs
     # run side by side, at most two: starting three at once on two cpus
     # was tried, each VM ran about 1.5 times slower, and load_unload and
     # the idle-time based locality checks failed for want of host cpu.
     jobs = int(os.environ.get("FASTSOCKET_VM_JOBS", min(2, os.cpu_count() or 1)))
-    fixed = []
-    plugged = [s for s in scenarios if s in PLUGIN_SCENARIOS]
-    if plugged and smoke >= 2:
-        # The model's self-test is of user space: any kernel does, and the
-        # release kernel boots fastest under the plugin.
-        fixed.append(Boot(smoke, plugged, args.variant or ("debug" if long_tier else "release")))
-        fixed[-1].plugin, fixed[-1].label = True, f"cpus{smoke}coherence"
-    boots = (plan_boots(per_vm, max(1, jobs), fixed=fixed) if cpus else []) + fixed
+    boots = plan_vms(cpus, scenarios, long_tier, args.variant, jobs)
 
     if args.schedule:
         for b in boots:
