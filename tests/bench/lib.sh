@@ -93,18 +93,42 @@ fs_syns() {
 	fi
 }
 
+# bench_window start|stop: opens or closes the coherence plugin's window
+# (Documentation/coherence.rst) when BENCH_WINDOW names coherence-window
+# (the bench_coherence scenario); nothing otherwise.  It may run in a
+# command substitution (counters_end): its failure goes to stderr, the
+# scenario's log.
+bench_window() {
+	[ -z "${BENCH_WINDOW:-}" ] || "$BENCH_WINDOW" "$1" || {
+		echo "FAIL: coherence-window $1 failed" >&2
+		exit 1
+	}
+}
+
 # counters_start / counters_end: what a measurement added to the NET_RX
 # softirq, IPI, fastsocket SYN and context switch counts, as "net_rx ipi
-# syns switches" (record divides by the connections).
+# syns switches" (record divides by the connections).  They bracket the
+# load alone, so the coherence window opens after the counters are read
+# and closes before they are read again.  counters_end runs in a command
+# substitution: it also leaves the counts, and the load's milliseconds,
+# in /tmp/bench-counts for the coherence pass.
 counters_start() {
 	C_NET_RX=$(net_rx_count)
 	C_IPI=$(ipi_count)
 	C_SYNS=$(fs_syns)
 	C_SWITCH=$(switch_count)
+	bench_window start
+	now_ms
+	C_FROM=$NOW_MS
 }
 counters_end() {
-	echo "$(($(net_rx_count) - C_NET_RX)) $(($(ipi_count) - C_IPI))" \
-		"$(($(fs_syns) - C_SYNS)) $(($(switch_count) - C_SWITCH))"
+	local counts
+	now_ms
+	bench_window stop
+	counts="$(($(net_rx_count) - C_NET_RX)) $(($(ipi_count) - C_IPI))"
+	counts+=" $(($(fs_syns) - C_SYNS)) $(($(switch_count) - C_SWITCH))"
+	echo "$counts $((NOW_MS - C_FROM))" >/tmp/bench-counts
+	echo "$counts"
 }
 
 # emit_meta: the VM run's description, and the configurations.
@@ -120,11 +144,11 @@ emit_meta() {
 		--arg nginx "$(nginx -v 2>&1 | sed 's|.*/||')" \
 		--arg haproxy "$(haproxy -v | awk 'NR == 1 { print $3 }')" \
 		--argjson rounds "${BENCH_ROUNDS:-null}" --argjson seconds "${BENCH_SECONDS:-null}" \
-		--argjson configs "$configs" \
+		--argjson connections "${BENCH_COUNT:-null}" --argjson configs "$configs" \
 		'{kind: "meta", kernel: $kernel, cpus: $cpus, uname: $uname, date: $date,
 		  host_cpu: $host_cpu, host_cpus: $host_cpus, qemu: $qemu, accel: $accel,
 		  nginx: $nginx, haproxy: $haproxy, rounds: $rounds, seconds: $seconds,
-		  configs: $configs}' >>"$BENCH_JSONL"
+		  connections: $connections, configs: $configs}' >>"$BENCH_JSONL"
 }
 
 # bench_server CONFIG: "fsbench server" as CONFIG runs it, one pinned
@@ -144,13 +168,15 @@ bench_client() {
 	"$FS_BENCH" client --connect "$SERVER_ADDR" --threads $((BENCH_CPUS * 2)) --pin --json "$@"
 }
 
-# run_fsbench CONFIG ROUND PAIR: fsbench for BENCH_SECONDS.
+# run_fsbench CONFIG ROUND PAIR: fsbench for BENCH_SECONDS, or for
+# BENCH_COUNT connections if that is set.
 run_fsbench() {
-	local counts
+	local counts amount=(--duration "$BENCH_SECONDS")
+	[ -z "${BENCH_COUNT:-}" ] || amount=(--connections "$BENCH_COUNT")
 	bench_server "$1"
 	counters_start
 	# A run with failed connections exits 1; it is recorded, not hidden.
-	bench_client --duration "$BENCH_SECONDS" >/tmp/bench-client.json || true
+	bench_client "${amount[@]}" >/tmp/bench-client.json || true
 	counts=$(counters_end)
 	fs_server_stop /tmp/bench-server.json
 	record fsbench "$1" "$2" "$3" /tmp/bench-client.json "$counts" \
@@ -182,14 +208,35 @@ now_ms() {
 	NOW_MS=$((us / 1000))
 }
 
-# bench_wrk URL: wrk_run into /tmp/bench-wrk.out, its window in WRK_FROM
-# and WRK_TO (now_ms).
+# bench_wrk URL: wrk_run into /tmp/bench-wrk.out (wrk_count if BENCH_COUNT
+# is set), its window in WRK_FROM and WRK_TO (now_ms).
 bench_wrk() {
 	now_ms
 	WRK_FROM=$NOW_MS
-	wrk_run "$1" /tmp/bench-wrk.out
+	if [ -n "${BENCH_COUNT:-}" ]; then
+		wrk_count "$1" /tmp/bench-wrk.out "$BENCH_COUNT"
+	else
+		wrk_run "$1" /tmp/bench-wrk.out
+	fi
 	now_ms
 	WRK_TO=$NOW_MS
+}
+
+# wrk_count URL OUT N: wrk_run's load (tests/vm/apps.sh), ended by a count
+# rather than a time: tests/bench/wrk_count.lua stops each wrk thread at
+# its share of N responses and wrk once every thread has stopped
+# (APP_SECONDS only bounds it).  The connections a thread has in flight
+# when it stops (up to three) are served but not counted by wrk; the
+# server's probe counts them.
+wrk_count() {
+	local threads
+	threads=${WRK_THREADS:-$(nproc)}
+	rm -f /tmp/bench-wrk.done
+	# shellcheck disable=SC2086 # WRK_PREFIX: an optional command prefix
+	${WRK_PREFIX:-} wrk -t "$threads" -c $((threads * 4)) -d "${APP_SECONDS}s" --timeout 10s \
+		--latency -H "Connection: close" -s "$FS_TOP/tests/bench/wrk_count.lua" "$1" \
+		-- $((($3 + threads - 1) / threads)) "$threads" /tmp/bench-wrk.done >"$2" 2>&1 ||
+		fail "wrk $1: $(cat "$2")"
 }
 
 # record_wrk WORKLOAD CONFIG ROUND PAIR COUNTS BACK: records the wrk run of
