@@ -170,9 +170,11 @@ def _point(o, where):
                   "a number >= 0 (the window's total)", where)
     trans = _need(o, "transfers", lambda v: _is_num(v) and v >= 0,
                   "a number >= 0 (the window's total)", where)
-    load = o.get("load")
+    # bench_coherence.sh calls the load "workload", as bench.py's run lines do.
+    key = "workload" if "workload" in o else "load"
+    load = o.get(key)
     if load is not None and not (isinstance(load, str) and NAME_RE.match(load)):
-        raise ProjectionError(f"{where}: \"load\" must be a load name, not {json.dumps(load)}")
+        raise ProjectionError(f"{where}: \"{key}\" must be a load name, not {json.dumps(load)}")
     return Point(config, cpus, instr / conns, trans / conns, load, conns)
 
 

@@ -52,6 +52,16 @@ class Input(unittest.TestCase):
         with self.assertRaisesRegex(ProjectionError, "x:2: not a JSON object"):
             projection.points_from_objects([json.loads(coherence()), [1]], "x")
 
+    def test_workload_names_the_load(self):
+        line = json.loads(coherence(load=None))
+        del line["load"]
+        line["workload"] = "haproxy"
+        (p,) = projection.points_from_lines([json.dumps(line)])
+        self.assertEqual(p.load, "haproxy")
+        line["workload"] = 7
+        with self.assertRaisesRegex(ProjectionError, '"workload" must be a load name'):
+            projection.points_from_lines([json.dumps(line)])
+
     def test_debug_kernel_skipped(self):
         lines = [coherence(kernel="debug"), coherence(kernel="release"), coherence()]
         self.assertEqual(len(projection.points_from_lines(lines)), 2)
