@@ -37,6 +37,8 @@ For tests/bench/report.py (or any other caller):
     plot(points, params, outpath)   draws the PNG (gnuplot, pngcairo)
 
 all raising ProjectionError on bad input; Params() holds the defaults.
+Every (load, configuration) is a line of the table and the plot: pass one
+load's points (Point.load) to keep them readable.
 
 Python 3.11 standard library only; the output depends on the input alone.
 """
