@@ -8,11 +8,15 @@
 The input is the JSON lines tests/bench/bench.py collects from its VMs:
 "meta" objects (one per VM run), "run" objects (one throughput measurement
 of the release kernel per vCPU count, workload, configuration, round and
-pair) and "lockstat" objects (lock contention on the debug kernel).  A run's
-"pair" names the configuration it was measured back to back with the
-baseline for; a configuration's ratio to the baseline is the geometric mean
-of its pairs' ratios, with a 95 % confidence interval.  The other figures
-are medians over runs.  The targets are computed from the data, never
+pair), "lockstat" objects (lock contention on the debug kernel),
+"coherence" objects (the cache-line transfers and instructions the
+coherence plugin counted over a fixed number of connections, one per vCPU
+count, workload and configuration) and "vm" objects (a VM boot's
+seconds).  A run's "pair" names the configuration it was measured back to
+back with the baseline for; a configuration's ratio to the baseline is the
+geometric mean of its pairs' ratios, with a 95 % confidence interval.  The
+other figures are medians over runs; coherence figures are divided by
+their line's connections.  The targets are computed from the data, never
 asserted, and a verdict says whether the interval shows it.  The plots are
 drawn by gnuplot.
 
@@ -67,6 +71,8 @@ class Data:
     configs: list = field(default_factory=list)   # [(name, label)] in order
     runs: list = field(default_factory=list)
     lockstats: list = field(default_factory=list)
+    coherences: list = field(default_factory=list)
+    vms: list = field(default_factory=list)
 
 
 def _no_constant(name):
@@ -103,7 +109,7 @@ def _check_meta(o, where):
         _require(c, "name", _name, "a configuration name", w)
         if not isinstance(c.get("label", ""), str):
             raise ReportError(f"{w}: \"label\" must be a string")
-    for key in ("rounds", "seconds", "cpus", "host_cpus"):
+    for key in ("rounds", "seconds", "connections", "cpus", "host_cpus"):
         if o.get(key) is not None and not _is_num(o[key]):
             raise ReportError(f"{where}: \"{key}\" must be a number")
 
@@ -146,7 +152,66 @@ def _check_lockstat(o, where):
         and _is_num(t[1]) for t in v), "a list of [class, count] pairs", where)
 
 
-CHECKS = {"meta": _check_meta, "run": _check_run, "lockstat": _check_lockstat}
+def _nonneg(v):
+    return _is_num(v) and v >= 0
+
+
+# A coherence line's counts: required, and those it may leave out (null).
+COHERENCE_COUNTS = ("instructions", "transfers")
+COHERENCE_OPTIONAL = ("requested", "completed", "accepted", "failed", "seconds",
+                      "idle_seconds", "window_seconds", "loads", "stores",
+                      "load_transfers", "store_transfers", "untracked_accesses",
+                      "ipis", "net_rx", "switches", "fastsocket_syns")
+
+
+def _check_coherence(o, where):
+    if o.get("kernel", "release") != "release":
+        raise ReportError(f"{where}: a coherence measurement of the {o['kernel']!r} "
+                          "kernel; only the release kernel's are reported")
+    _require(o, "cpus", _pos_int, "a positive integer", where)
+    _require(o, "workload", _name, "a workload name", where)
+    _require(o, "config", _name, "a configuration name", where)
+    _require(o, "connections", _pos_int, "a positive integer (the per-connection divisor)",
+             where)
+    for key in COHERENCE_COUNTS:
+        _require(o, key, _nonneg, "a number >= 0", where)
+    for key in COHERENCE_OPTIONAL:
+        if o.get(key) is not None and not _nonneg(o[key]):
+            raise ReportError(f"{where}: \"{key}\" must be a number >= 0 or null, "
+                              f"not {json.dumps(o[key])}")
+    for key in ("locality", "back_locality"):
+        if o.get(key) is not None and not (_is_num(o[key]) and 0 <= o[key] <= 1):
+            raise ReportError(f"{where}: \"{key}\" must be a fraction or null, "
+                              f"not {json.dumps(o[key])}")
+    lt, st = o.get("load_transfers"), o.get("store_transfers")
+    if lt is not None and st is not None and lt + st != o["transfers"]:
+        raise ReportError(f"{where}: load_transfers {lt} and store_transfers {st} "
+                          f"do not add up to transfers {o['transfers']}")
+    if o.get("top_functions") is not None:
+        _require(o, "top_functions", lambda v: isinstance(v, list) and all(
+            isinstance(t, list) and 2 <= len(t) <= 4 and isinstance(t[0], str)
+            and all(_nonneg(n) for n in t[1:]) for t in v),
+            "a list of [function, transfers, load transfers, store transfers]", where)
+    if o.get("top_lines") is not None:
+        _require(o, "top_lines", lambda v: isinstance(v, list) and all(
+            isinstance(t, dict) and isinstance(t.get("line"), str)
+            and _nonneg(t.get("transfers"))
+            and isinstance(t.get("functions", []), list)
+            and all(isinstance(f, list) and len(f) == 2 and isinstance(f[0], str)
+                    and _nonneg(f[1]) for f in t.get("functions", [])) for t in v),
+            "a list of {line, transfers, functions: [[function, transfers]]}", where)
+
+
+def _check_vm(o, where):
+    _require(o, "cpus", _pos_int, "a positive integer", where)
+    _require(o, "scenario", _name, "a scenario name", where)
+    _require(o, "seconds", _nonneg, "a number >= 0", where)
+    if o.get("variant") is not None and not _name(o["variant"]):
+        raise ReportError(f"{where}: \"variant\" must be a kernel variant name")
+
+
+CHECKS = {"meta": _check_meta, "run": _check_run, "lockstat": _check_lockstat,
+          "coherence": _check_coherence, "vm": _check_vm}
 
 
 def parse(lines, name="<input>", data=None):
@@ -168,7 +233,8 @@ def parse(lines, name="<input>", data=None):
                               f"(expected one of {', '.join(CHECKS)})")
         CHECKS[kind](o, where)
         o = dict(o, _where=where)
-        {"meta": data.metas, "run": data.runs, "lockstat": data.lockstats}[kind].append(o)
+        {"meta": data.metas, "run": data.runs, "lockstat": data.lockstats,
+         "coherence": data.coherences, "vm": data.vms}[kind].append(o)
     return data
 
 
@@ -176,8 +242,9 @@ def finish(data):
     """Checks the whole input and settles the configuration order."""
     if not data.metas:
         raise ReportError("no \"meta\" object in the input: is it a bench.jsonl?")
-    if not data.runs and not data.lockstats:
-        raise ReportError("no measurement (\"run\" or \"lockstat\" object) in the input")
+    if not data.runs and not data.lockstats and not data.coherences:
+        raise ReportError("no measurement (\"run\", \"lockstat\" or \"coherence\" "
+                          "object) in the input")
     seen = {}
     for o in data.runs:
         key = (o["workload"], o["cpus"], o["config"], o["round"], o.get("pair"))
@@ -194,11 +261,18 @@ def finish(data):
                               f"{key[0]}, {key[1]} vCPU(s), {key[2]} "
                               f"(the first is at {seen[key]})")
         seen[key] = o["_where"]
+    for o in data.coherences:
+        key = ("coherence", o["workload"], o["cpus"], o["config"])
+        if key in seen:
+            raise ReportError(f"{o['_where']}: a second coherence measurement of "
+                              f"{key[1]}, {key[2]} vCPU(s), {key[3]} "
+                              f"(the first is at {seen[key]})")
+        seen[key] = o["_where"]
     labels = {}
     for m in data.metas:
         for c in m["configs"]:
             labels.setdefault(c["name"], c.get("label") or c["name"])
-    for o in data.runs + data.lockstats:
+    for o in data.runs + data.lockstats + data.coherences:
         labels.setdefault(o["config"], "")
     data.configs = list(labels.items())
     return data
@@ -410,6 +484,122 @@ def targets(data, cells):
     return out
 
 
+# ------------------------------------------------------------ coherence
+
+
+TRANSFER_RATIO = 0.5    # fastsocket's transfers/conn against reuseport's ...
+TRANSFER_CPUS = 4       # ... at this many vCPUs
+FLAT_FROM, FLAT_TO = 2, 16
+FLAT_GROWTH = 0.10      # transfers/conn from FLAT_FROM to FLAT_TO vCPUs
+INSTR_RATIO = 1.02      # fastsocket's instructions/conn against reuseport's
+TOP_CPUS = 8            # the top functions are shown at this many vCPUs
+
+
+def per_conn(o, key):
+    """A coherence line's count divided by its connections, or None."""
+    if o is None or o.get(key) is None:
+        return None
+    return o[key] / o["connections"]
+
+
+def coherence_cells(data):
+    """{(workload, cpus, config): coherence line}."""
+    return {(o["workload"], o["cpus"], o["config"]): o for o in data.coherences}
+
+
+def coherence_workloads(data):
+    names = {o["workload"] for o in data.coherences}
+    return [w for w in WORKLOAD_ORDER if w in names] + sorted(names - set(WORKLOAD_ORDER))
+
+
+def coherence_cpus(data, workload):
+    return sorted({o["cpus"] for o in data.coherences if o["workload"] == workload})
+
+
+def coherence_configs(data, workload):
+    have = {o["config"] for o in data.coherences if o["workload"] == workload}
+    return [n for n, _ in data.configs if n in have]
+
+
+def lock_per_k(data, workload, cpus, config):
+    """lock_stat's contentions per 1,000 connections (its "total" group, or
+    the sum of its groups), or None where not measured."""
+    for o in data.lockstats:
+        if (o.get("workload", "fsbench"), o["cpus"], o["config"]) == (workload, cpus, config):
+            g = o["groups"]
+            return (g["total"] if "total" in g else sum(g.values())) * 1000 / o["connections"]
+    return None
+
+
+def fs_configs(configs):
+    return [c for c in configs if c.startswith("fs-")]
+
+
+@dataclass
+class CoherenceTarget:
+    """One target of the coherence pass: value against a bound, with the
+    same figure for stock and reuseport beside it."""
+    workload: str
+    config: str
+    cpus: str
+    what: str
+    value: float | None
+    verdict: str
+    stock: float | None = None
+    reuseport: float | None = None
+    percent: bool = False
+
+
+def growth(cc, w, config, cpus):
+    """transfers/conn's largest rise from FLAT_FROM vCPUs to any count up
+    to FLAT_TO, as a fraction; None without FLAT_FROM and one count more."""
+    base = per_conn(cc.get((w, FLAT_FROM, config)), "transfers")
+    later = [per_conn(cc.get((w, c, config)), "transfers") for c in cpus
+             if FLAT_FROM < c <= FLAT_TO]
+    later = [v for v in later if v is not None]
+    if not base or not later:
+        return None
+    return max(later) / base - 1
+
+
+def coherence_ratio(cc, w, cpus, config, key):
+    """config's KEY per connection over reuseport's, or None."""
+    a = per_conn(cc.get((w, cpus, config)), key)
+    b = per_conn(cc.get((w, cpus, BASELINE)), key)
+    return a / b if a is not None and b else None
+
+
+def coherence_targets(data):
+    """The issue's targets for every "fs-" configuration of every load."""
+    cc = coherence_cells(data)
+    out = []
+    for w in coherence_workloads(data):
+        cpus = coherence_cpus(data, w)
+        for config in fs_configs(coherence_configs(data, w)):
+            r = coherence_ratio(cc, w, TRANSFER_CPUS, config, "transfers")
+            out.append(CoherenceTarget(
+                w, config, str(TRANSFER_CPUS),
+                f"transfers/conn \u2264 {TRANSFER_RATIO:g} \u00d7 {BASELINE}'s", r,
+                judge(r, None, None, lambda x: x <= TRANSFER_RATIO),
+                coherence_ratio(cc, w, TRANSFER_CPUS, STOCK, "transfers")))
+            g = growth(cc, w, config, cpus)
+            span_cpus = [c for c in cpus if FLAT_FROM <= c <= FLAT_TO and (w, c, config) in cc]
+            out.append(CoherenceTarget(
+                w, config, DASH.join(map(str, sorted({span_cpus[0], span_cpus[-1]})))
+                if span_cpus else MISSING,
+                f"transfers/conn growth \u2264 {FLAT_GROWTH * 100:.0f} %", g,
+                judge(g, None, None, lambda x: x <= FLAT_GROWTH),
+                growth(cc, w, STOCK, cpus), growth(cc, w, BASELINE, cpus), percent=True))
+            for c in cpus:
+                r = coherence_ratio(cc, w, c, config, "instructions")
+                out.append(CoherenceTarget(
+                    w, config, str(c),
+                    f"instructions/conn \u2264 {INSTR_RATIO:.2f} \u00d7 {BASELINE}'s", r,
+                    judge(r, None, None, lambda x: x <= INSTR_RATIO),
+                    coherence_ratio(cc, w, c, STOCK, "instructions")))
+    return out
+
+
 # ----------------------------------------------------------- formatting
 
 
@@ -506,15 +696,29 @@ def machine_section(data):
     rows = []
     for x in sorted(m, key=order):
         rs = x.get("rounds"), x.get("seconds")
+        length = MISSING
+        if None not in rs:
+            length = f"{rs[0]:g} \u00d7 {rs[1]:g} s"
+        elif x.get("connections") is not None:
+            length = f"{num(x['connections'], 0, True)} connections"
         rows.append([esc(x.get("kernel", MISSING)),
                      num(x.get("cpus"), 0),
                      esc(x.get("uname", MISSING)),
                      esc(x.get("date", MISSING)),
                      esc(x.get("accel", MISSING)),
-                     f"{rs[0]:g} \u00d7 {rs[1]:g} s" if None not in rs else MISSING])
+                     length])
     out += list_table("VM runs", ["Kernel", "vCPUs", "uname", "Date", "Accelerator",
                                   "Rounds \u00d7 time"],
                       rows, [10, 6, 36, 18, 16, 14])
+    if data.vms:
+        by = {}
+        for v in data.vms:
+            by[v["scenario"]] = by.get(v["scenario"], 0) + v["seconds"]
+        total = sum(by.values())
+        out += wrap(f"The VMs ran for {num(total, 0, True)} s ({total / 3600:.1f} h) in "
+                    f"{plural(len(data.vms), 'boot')}: "
+                    + ", ".join(f"{lit(k)} {num(v, 0, True)} s" for k, v in sorted(by.items()))
+                    + ".") + [""]
     return out
 
 
@@ -542,6 +746,11 @@ def reading_section(data):
            f"configurations are paired with {lit(BASELINE)}, not with {lit(STOCK)} "
            f"(only {lit(BASELINE)}'s own ratio to {lit(STOCK)} comes from pairs)."
            if has_stock else ""),
+        "Under TCG, connections per second show the work a connection costs "
+        "and how it is handed between CPUs as the emulator runs them; they "
+        "cannot show what a cache line moved between cores costs, which is most "
+        "of what partitioning saves on hardware (a remote line costs TCG what a "
+        "local one does).  The section on cache-line transfers counts those.",
         "Latencies are per connection, in milliseconds.",
         "Locality is the fraction of connections accepted on the CPU that "
         "processed their packets (haproxy: front end; back locality: its "
@@ -686,6 +895,180 @@ def lock_section(data):
     return out
 
 
+def pct(v):
+    """A fraction as a signed percentage with one decimal."""
+    return MISSING if v is None else f"{v * 100:+.1f} %"
+
+
+def coherence_cost(data):
+    """What the pass cost: one row per vCPU count."""
+    cpus_all = sorted({o["cpus"] for o in data.coherences})
+    loads = coherence_workloads(data)
+    rows = []
+    for c in cpus_all:
+        here = [o for o in data.coherences if o["cpus"] == c]
+        vm = sum(v["seconds"] for v in data.vms
+                 if v["cpus"] == c and v["scenario"] == "bench_coherence")
+        conns = sorted({o["requested"] for o in here if o.get("requested") is not None})
+        window = sum(o.get("window_seconds") or 0 for o in here)
+        slow = []
+        for w in loads:
+            f = [o["seconds"] / o["idle_seconds"] for o in here if o["workload"] == w
+                 and o.get("seconds") is not None and o.get("idle_seconds")]
+            slow.append(num(f[0], 1) if f else MISSING)
+        rows.append([str(c), num(vm or None, 0, True),
+                     ", ".join(num(n, 0, True) for n in conns) or MISSING,
+                     str(len(here)), num(window, 0, True)] + slow)
+    return rows, loads
+
+
+def coherence_section(data, images):
+    """Transfers, instructions, IPIs, locality and lock contention per
+    connection against vCPUs, the top functions, and the targets."""
+    out = heading("Cache-line transfers (coherence model)", "=")
+    if not data.coherences:
+        return out + ["No coherence measurement in the input "
+                      "(``tests/bench/bench.py --no-coherence``).", ""]
+    out += wrap("What per-core partitioning saves on a real machine is mostly cache "
+                "lines moving between cores, which TCG's connections per second cannot "
+                "show.  Here QEMU's coherence plugin (Documentation/coherence.rst) "
+                "counted them: every configuration ran a fixed number of connections "
+                "per load inside the plugin's window, on the bench kernel, one VM per "
+                "vCPU count, and each count below is divided by the connections the "
+                "server accepted in the window.") + [""]
+    out += wrap("**A model, not a measurement of hardware.**  The plugin follows every "
+                "load and store of every vCPU by physical address in 64-byte lines, "
+                "with private caches of unbounded size: only the misses that sharing "
+                "causes are counted (a *transfer* is a load of a line another vCPU has "
+                "modified, or a store to a line other vCPUs hold), never capacity or "
+                "cold misses, and a transfer is a count, not a time.  The window "
+                "counts the whole guest: the client (``[user]``), timer ticks and RCU "
+                "as well as the server.  The vCPUs' interleaving is the emulator's "
+                "(single-threaded TCG runs one vCPU at a time).") + [""]
+    out += wrap("Each connection is a new TCP connection over loopback, client and "
+                "server in the guest; for haproxy it is one client connection, which "
+                "makes a second one to nginx.  fsbench makes exactly the count; wrk is "
+                "stopped after it, and the connections it has in flight then are "
+                "served and counted by the server's accepts.  IPIs are the function "
+                "call and rescheduling interrupts of the window; locality and lock "
+                "contention are measured as in the sections above (lock_stat on the "
+                "debug kernel, fsbench only).") + [""]
+    rows, loads = coherence_cost(data)
+    total = sum(v["seconds"] for v in data.vms if v["scenario"] == "bench_coherence")
+    cost = ("The slowdown divides a load's time with the window open by the same "
+            "load's time with the plugin loaded and its window closed (the first "
+            "configuration of each load runs both ways); loading the plugin costs "
+            "about 1.3 times more again.")
+    if total:
+        cost = (f"The pass took {num(total, 0, True)} s of VM time "
+                f"({total / 3600:.1f} h).  ") + cost
+    out += wrap(cost) + [""]
+    out += list_table("What the coherence pass cost",
+                      ["vCPUs", "VM seconds", "Connections", "Measurements",
+                       "Window host seconds"] + [f"Slowdown, {esc(w)}" for w in loads],
+                      rows, [6, 10, 12, 12, 12] + [10] * len(loads))
+    cc = coherence_cells(data)
+    # Each table: a title and a cell's text for (workload, cpus, config).
+    tables = [
+        ("transfers per connection",
+         lambda *key: num(per_conn(cc.get(key), "transfers"), 1, True)),
+        ("instructions per connection",
+         lambda *key: num(per_conn(cc.get(key), "instructions"), 0, True)),
+        ("IPIs per connection", lambda *key: num(per_conn(cc.get(key), "ipis"), 2)),
+        ("locality", lambda *key: num((cc.get(key) or {}).get("locality"), 3)),
+    ]
+    lock = ("lock contentions per 1,000 connections (debug kernel)",
+            lambda *key: num(lock_per_k(data, *key), 1, True))
+    for w in loads:
+        out += heading(w, "-")
+        cpus = coherence_cpus(data, w)
+        confs = coherence_configs(data, w)
+        has_lock = any(lock_per_k(data, w, c, k) is not None for c in cpus for k in confs)
+        for title, cell in tables + ([lock] if has_lock else []):
+            rows = [[lit(k)] + [cell(w, c, k) for c in cpus] for k in confs]
+            out += list_table(f"{w}: {title}", ["Configuration"]
+                              + [plural(c, "vCPU") for c in cpus], rows,
+                              [16] + [10] * len(cpus))
+        for name, alt in images.get(f"coherence:{w}", []):
+            out += [f".. image:: {name}", f"   :alt: {alt}", ""]
+        out += top_tables(data, cc, w, cpus, confs)
+    out += coherence_targets_section(data)
+    return out
+
+
+def top_tables(data, cc, w, cpus, confs):
+    """The functions and lines with the most transfers, stock's beside a
+    fastsocket mode's, at TOP_CPUS vCPUs (or the most measured)."""
+    at = TOP_CPUS if TOP_CPUS in cpus else max(cpus)
+    fs = [k for k in fs_configs(confs) if (w, at, k) in cc]
+    shown = [k for k in [STOCK] + fs[:1] if (w, at, k) in cc]
+    if not shown:
+        return []
+    out = []
+    header, cols = ["#"], []
+    for k in shown:
+        o = cc[(w, at, k)]
+        header += [f"{lit(k)}: function", "Transfers / conn (load + store)"]
+        cols.append([[lit(f[0]), f"{num(f[1] / o['connections'], 2)}"
+                      + (f" ({num(f[2] / o['connections'], 2)} + "
+                         f"{num(f[3] / o['connections'], 2)})" if len(f) == 4 else "")]
+                     for f in o.get("top_functions") or []])
+    n = max(len(c) for c in cols)
+    rows = [[str(i + 1)] + sum((c[i] if i < len(c) else [MISSING, MISSING] for c in cols), [])
+            for i in range(n)]
+    out += list_table(f"{w}, {plural(at, 'vCPU')}: the functions with the most transfers",
+                      header, rows, [4] + [24, 14] * len(shown))
+    rows = []
+    for k in shown:
+        o = cc[(w, at, k)]
+        for t in (o.get("top_lines") or [])[:5]:
+            rows.append([lit(k), lit(t["line"]), num(t["transfers"] / o["connections"], 2),
+                         ", ".join(f"{lit(f)} ({num(n / o['connections'], 2)})"
+                                   for f, n in t.get("functions", [])) or MISSING])
+    if rows:
+        out += list_table(f"{w}, {plural(at, 'vCPU')}: the lines with the most transfers",
+                          ["Configuration", "Line", "Transfers / conn",
+                           "Functions (transfers / conn)"], rows, [16, 24, 10, 40])
+    return out
+
+
+def coherence_targets_section(data):
+    ts = coherence_targets(data)
+    out = heading("Targets of the coherence pass", "-")
+    out += wrap(f"For every {lit('fs-')} configuration of every load: at most "
+                f"{TRANSFER_RATIO:g} times {lit(BASELINE)}'s transfers per connection at "
+                f"{TRANSFER_CPUS} vCPUs; transfers per connection flat from {FLAT_FROM} "
+                f"to {FLAT_TO} vCPUs (the largest rise over {FLAT_FROM} vCPUs at most "
+                f"{FLAT_GROWTH * 100:.0f} %); and at most {INSTR_RATIO:.2f} times "
+                f"{lit(BASELINE)}'s instructions per connection, what the hooks cost, "
+                "on every vCPU count.  One measurement each, no interval: a count of "
+                "the model varies little from run to run, but the connections' "
+                "interleaving does.  Beside each value, the same figure for "
+                f"{lit(STOCK)} and (for the growth) {lit(BASELINE)}.  Where a target "
+                "is not met, the tables of top functions above say where the "
+                "transfers are.") + [""]
+    if not ts:
+        return out + [f"No {lit('fs-')} configuration in the input.", ""]
+    counts = {v: sum(t.verdict == v for t in ts) for v in (MET, NOT_MET, NO_DATA)}
+    judged = len(ts) - counts[NO_DATA]
+    summary = f"**{counts[MET]} of {plural(judged, 'target')} met**, {counts[NOT_MET]} {NOT_MET}"
+    if counts[NO_DATA]:
+        summary += f" ({counts[NO_DATA]} without the data to judge)"
+    out += [summary + ".", ""]
+    for w in coherence_workloads(data):
+        rows = [[lit(t.config), t.cpus, esc(t.what),
+                 pct(t.value) if t.percent else num(t.value, 3), t.verdict,
+                 pct(t.stock) if t.percent else num(t.stock, 3),
+                 pct(t.reuseport) if t.percent else MISSING]
+                for t in ts if t.workload == w]
+        if rows:
+            out += list_table(f"{w}: coherence targets",
+                              ["Configuration", "vCPUs", "Target", "Value", "Verdict",
+                               f"{STOCK}'s value", f"{BASELINE}'s value"],
+                              rows, [16, 6, 30, 10, 10, 10, 10])
+    return out
+
+
 def targets_section(data, ts):
     out = heading("Targets", "=")
     out += wrap(f"Computed for every {lit('fs-')} configuration: at 1 vCPU, a ratio to "
@@ -735,6 +1118,7 @@ def render(data, cells, intro=None, images=None):
         out += workload_section(data, cells, w, images.get(w, []))
     out += fast_half_section(data, cells)
     out += lock_section(data)
+    out += coherence_section(data, images)
     out += targets_section(data, targets(data, cells))
     while out and out[-1] == "":
         out.pop()
@@ -847,8 +1231,31 @@ def plot_specs(data, cells, w, tmp, outdir):
     return specs
 
 
+def coherence_plot_specs(data, w, tmp, outdir):
+    """The coherence plots of one workload: transfers and instructions per
+    connection against vCPUs, a line per configuration."""
+    xs = coherence_cpus(data, w)
+    cc = coherence_cells(data)
+    specs = []
+    for key, what in (("transfers", "cache-line transfers"), ("instructions", "instructions")):
+        series = []
+        for k in coherence_configs(data, w):
+            pts = [(i, (per_conn(cc[(w, n, k)], key),)) for i, n in enumerate(xs)
+                   if (w, n, k) in cc]
+            if pts:
+                series.append((k, pts, False))
+        if series:
+            name = f"coherence-{w}-{key}.png"
+            specs.append((name, f"{w}: {what} per connection against vCPUs",
+                          _script(tmp, f"coherence-{w}-{key}", outdir / name,
+                                  f"{w}: {what} per connection (coherence model)",
+                                  f"{what} / connection", xs, series)))
+    return specs
+
+
 def plot(data, cells, outdir):
-    """Draws the plots into outdir; returns {workload: [(png name, alt text)]}."""
+    """Draws the plots into outdir; returns {workload: [(png name, alt
+    text)]}, the coherence plots under "coherence:WORKLOAD"."""
     gnuplot = shutil.which("gnuplot")
     if gnuplot is None:
         raise ReportError("gnuplot is not installed (the plots need it, with the "
@@ -858,15 +1265,18 @@ def plot(data, cells, outdir):
     done = {}
     with tempfile.TemporaryDirectory(prefix="fs-report-") as tmp:
         tmp = Path(tmp)
-        for w in workloads(data):
-            for name, alt, gp in plot_specs(data, cells, w, tmp, outdir):
-                png = outdir / name
-                r = subprocess.run([gnuplot, gp.name], cwd=tmp, capture_output=True,
-                                   text=True, env=dict(os.environ, LC_ALL="C.UTF-8"))
-                if r.returncode != 0 or not png.exists() or png.stat().st_size == 0:
-                    raise ReportError(f"gnuplot failed to draw {png}:\n"
-                                      f"{(r.stderr or r.stdout).strip()}")
-                done.setdefault(w, []).append((name, alt))
+        specs = [(w, spec) for w in workloads(data)
+                 for spec in plot_specs(data, cells, w, tmp, outdir)]
+        specs += [(f"coherence:{w}", spec) for w in coherence_workloads(data)
+                  for spec in coherence_plot_specs(data, w, tmp, outdir)]
+        for key, (name, alt, gp) in specs:
+            png = outdir / name
+            r = subprocess.run([gnuplot, gp.name], cwd=tmp, capture_output=True,
+                               text=True, env=dict(os.environ, LC_ALL="C.UTF-8"))
+            if r.returncode != 0 or not png.exists() or png.stat().st_size == 0:
+                raise ReportError(f"gnuplot failed to draw {png}:\n"
+                                  f"{(r.stderr or r.stdout).strip()}")
+            done.setdefault(key, []).append((name, alt))
     return done
 
 

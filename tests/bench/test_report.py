@@ -131,6 +131,62 @@ def fixture():
     return report.finish(report.parse(fixture_lines(), "fixture"))
 
 
+# Coherence: transfers and instructions per connection per (workload,
+# cpus, config); 2,000 connections each, 500 at 16 vCPUs.
+TRANSFERS = {
+    "stock": {1: 50, 2: 200, 4: 400, 8: 700, 16: 1000},
+    "reuseport": {1: 50, 2: 150, 4: 300, 8: 450, 16: 600},
+    "fs-auto": {1: 50, 2: 100, 4: 100, 8: 105, 16: 108},     # 0.333 at 4, +8 %: met
+    "fs-ioctl": {1: 50, 2: 100, 4: 200, 8: 150},              # 0.667, +100 %: not met
+}
+INSTRUCTIONS = {"stock": 99_000, "reuseport": 100_000, "fs-auto": 101_000,
+                "fs-ioctl": 103_000}
+
+
+def coherence(w, cpus, config, per, instr):
+    """A coherence line of PER transfers and INSTR instructions per
+    connection: 2,000 connections asked for (500 at 16 vCPUs), 3 more
+    accepted, as wrk's count leaves them."""
+    n = 500 if cpus == 16 else 2000
+    c = n + 3
+    t = per * c
+    return {"kind": "coherence", "kernel": "release", "cpus": cpus, "workload": w,
+            "config": config, "requested": n, "connections": c, "completed": n,
+            "accepted": c, "failed": 0, "seconds": 10.0 * cpus,
+            "idle_seconds": 2.5 * cpus if config == "stock" else None,
+            "window_seconds": 10.0 * cpus, "vcpus": cpus,
+            "instructions": instr * c, "loads": 10 * t, "stores": 5 * t,
+            "transfers": t, "load_transfers": t - t // 4, "store_transfers": t // 4,
+            "per_vcpu_transfers": [t // cpus] * cpus, "untracked_accesses": 0,
+            "ipis": c // 2 if config == "stock" else 0, "net_rx": 2 * n, "switches": 4 * n,
+            "fastsocket_syns": n if config.startswith("fs-") else 0,
+            "locality": 1.0 if config.startswith("fs-") or cpus == 1 else 0.5,
+            "back_locality": None,
+            "top_functions": [["__slab_alloc_node", t // 2, t // 4, t // 2 - t // 4],
+                              [f"{config}_fn", t // 4, t // 4, 0], ["[user]", 3, 3, 0]],
+            "top_lines": [{"line": "rcu_state+0x40", "transfers": t // 5,
+                           "load_transfers": t // 5, "store_transfers": 0,
+                           "functions": [["rcu_core", t // 10], ["[module]", 2]]},
+                          {"line": "0x12340", "transfers": 7, "load_transfers": 0,
+                           "store_transfers": 7, "functions": []}]}
+
+
+def coherence_lines():
+    objs = [dict(meta("release", c), accel="tcg,thread=single,plugin=coherence",
+                 rounds=None, seconds=None, connections=500 if c == 16 else 2000)
+            for c in (1, 2, 4, 8, 16)]
+    for config, per in TRANSFERS.items():
+        for cpus, t in per.items():
+            objs.append(coherence("fsbench", cpus, config, t, INSTRUCTIONS[config]))
+    for config in ("stock", "reuseport", "fs-auto"):
+        for cpus in (2, 4):
+            objs.append(coherence("nginx", cpus, config, 2 * TRANSFERS[config][cpus],
+                                  2 * INSTRUCTIONS[config]))
+    objs += [{"kind": "vm", "variant": "bench", "cpus": c, "scenario": "bench_coherence",
+              "seconds": 1000 * c} for c in (1, 2, 4, 8, 16)]
+    return [json.dumps(o) for o in objs]
+
+
 class Aggregation(unittest.TestCase):
     def setUp(self):
         self.data = fixture()
@@ -644,6 +700,225 @@ class Judge(unittest.TestCase):
         self.assertEqual(report.judge(1.1, 0.9, None, self.above), report.MET)
 
 
+def coherence_fixture(with_runs=True):
+    lines = (fixture_lines() if with_runs else []) + coherence_lines()
+    return report.finish(report.parse(lines, "coherence"))
+
+
+class Coherence(unittest.TestCase):
+    def setUp(self):
+        self.data = coherence_fixture()
+        self.cells = report.aggregate(self.data.runs)
+        self.images = {"coherence:fsbench": [("benchmarks/coherence-fsbench-transfers.png",
+                                              "fsbench transfers")]}
+        self.text = report.render(self.data, self.cells, None, self.images)
+        self.lines = self.text.splitlines()
+        self.rows = Rst.rows.__get__(self)
+
+    def line(self, w, cpus, config):
+        return report.coherence_cells(self.data)[(w, cpus, config)]
+
+    def test_parsed(self):
+        self.assertEqual(len(self.data.coherences), 19 + 6)
+        self.assertEqual(len(self.data.vms), 5)
+        self.assertEqual(len(self.data.runs), len(runs()))
+
+    def test_per_connection(self):
+        o = self.line("fsbench", 2, "stock")
+        self.assertEqual(o["connections"], 2003)     # the accepts, not the 2,000 asked
+        self.assertEqual(report.per_conn(o, "transfers"), 200)
+        self.assertEqual(report.per_conn(o, "instructions"), 99_000)
+        self.assertEqual(report.per_conn(o, "ipis"), 1001 / 2003)
+        self.assertIsNone(report.per_conn(dict(o, ipis=None), "ipis"))
+        self.assertIsNone(report.per_conn(None, "ipis"))
+        self.assertEqual(report.per_conn(self.line("fsbench", 16, "stock"), "transfers"), 1000)
+
+    def test_only_coherence(self):
+        data = coherence_fixture(with_runs=False)
+        text = report.render(data, report.aggregate(data.runs))
+        self.assertIn("Cache-line transfers (coherence model)", text)
+        self.assertNotIn("\nfsbench\n=======\n", text)
+        self.assertIn("\nfsbench\n-------\n", text)
+
+    def test_section_order(self):
+        names = ["Lock contention", "Cache-line transfers (coherence model)", "fsbench",
+                 "nginx", "Targets of the coherence pass", "Targets"]
+        start = self.lines.index("Lock contention")
+        pos = [self.lines.index(n, start) for n in names]
+        self.assertEqual(pos, sorted(pos))
+        self.assertEqual(self.lines[pos[1] + 1], "=" * len(names[1]))
+        self.assertEqual(self.lines[pos[2] + 1], "-" * len("fsbench"))
+
+    def test_caveat(self):
+        text = " ".join(self.text.split())
+        self.assertIn("private caches of unbounded size: only the misses that sharing "
+                      "causes are counted", text)
+
+    def test_tables(self):
+        rows = self.rows("fsbench: transfers per connection")
+        self.assertEqual(rows[0], ["Configuration", "1 vCPU", "2 vCPUs", "4 vCPUs",
+                                   "8 vCPUs", "16 vCPUs"])
+        self.assertEqual(rows[1], ["``stock``", "50.0", "200.0", "400.0", "700.0", "1,000.0"])
+        self.assertEqual(rows[4], ["``fs-ioctl``", "50.0", "100.0", "200.0", "150.0",
+                                   "\u2013"])
+        rows = self.rows("fsbench: instructions per connection")
+        self.assertEqual(rows[3][1:3], ["101,000", "101,000"])
+        rows = self.rows("fsbench: IPIs per connection")
+        self.assertEqual(rows[1][2], "0.50")
+        self.assertEqual(rows[3][2], "0.00")
+        rows = self.rows("fsbench: locality")
+        self.assertEqual(rows[1][1:3], ["1.000", "0.500"])
+        rows = self.rows("nginx: transfers per connection")
+        self.assertEqual(rows[0], ["Configuration", "2 vCPUs", "4 vCPUs"])
+        self.assertEqual([r[0] for r in rows[1:]], ["``stock``", "``reuseport``", "``fs-auto``"])
+
+    def test_lock_contention(self):
+        rows = self.rows("fsbench: lock contentions per 1,000 connections (debug kernel)")
+        # The fixture's groups, summed (no "total"): (200 + 4 + 0) / 2,000 connections.
+        self.assertEqual(rows[1], ["``stock``", "\u2013", "102.0", "102.0", "\u2013", "\u2013"])
+        self.assertNotIn(".. list-table:: nginx: lock contentions per 1,000 connections "
+                         "(debug kernel)", self.lines)
+        data = coherence_fixture()
+        data.lockstats[0]["groups"]["total"] = 500
+        self.assertEqual(report.lock_per_k(data, "fsbench", 2, "stock"), 250)
+
+    def test_top_functions(self):
+        rows = self.rows("fsbench, 8 vCPUs: the functions with the most transfers")
+        self.assertEqual(rows[0], ["#", "``stock``: function", "Transfers / conn (load + store)",
+                                   "``fs-auto``: function", "Transfers / conn (load + store)"])
+        self.assertEqual(rows[1], ["1", "``__slab_alloc_node``", "350.00 (175.00 + 175.00)",
+                                   "``__slab_alloc_node``", "52.50 (26.25 + 26.25)"])
+        self.assertEqual(rows[2][1], "``stock_fn``")
+        self.assertEqual(len(rows), 4)
+        # nginx was measured up to 4 vCPUs: its table is at 4.
+        self.assertIn(".. list-table:: nginx, 4 vCPUs: the functions with the most transfers",
+                      self.lines)
+
+    def test_top_lines(self):
+        rows = self.rows("fsbench, 8 vCPUs: the lines with the most transfers")
+        self.assertEqual(rows[1], ["``stock``", "``rcu_state+0x40``", "140.00",
+                                   "``rcu_core`` (70.00), ``[module]`` (0.00)"])
+        self.assertEqual(rows[2][1:], ["``0x12340``", "0.00", "\u2013"])
+        self.assertEqual(rows[3][0], "``fs-auto``")
+
+    def test_targets(self):
+        # fs-ioctl was not measured on 16 vCPUs: its instructions there are unjudged.
+        self.assertIn("**11 of 17 targets met**, 6 not met (1 without the data to judge).",
+                      self.lines)
+        rows = self.rows("fsbench: coherence targets")
+        self.assertEqual(rows[0], ["Configuration", "vCPUs", "Target", "Value", "Verdict",
+                                   "stock's value", "reuseport's value"])
+        self.assertIn(["``fs-auto``", "4", "transfers/conn \u2264 0.5 \u00d7 reuseport's",
+                       "0.333", "met", "1.333", "\u2013"], rows)
+        self.assertIn(["``fs-auto``", "2\u201316", "transfers/conn growth \u2264 10 %",
+                       "+8.0 %", "met", "+400.0 %", "+300.0 %"], rows)
+        self.assertIn(["``fs-ioctl``", "4", "transfers/conn \u2264 0.5 \u00d7 reuseport's",
+                       "0.667", "not met", "1.333", "\u2013"], rows)
+        # fs-ioctl has no 16-vCPU measurement: its growth is up to 8, the
+        # largest rise (at 4), not the last.
+        self.assertIn(["``fs-ioctl``", "2\u20138", "transfers/conn growth \u2264 10 %",
+                       "+100.0 %", "not met", "+400.0 %", "+300.0 %"], rows)
+        self.assertIn(["``fs-ioctl``", "1", "instructions/conn \u2264 1.02 \u00d7 reuseport's",
+                       "1.030", "not met", "0.990", "\u2013"], rows)
+        self.assertIn(["``fs-auto``", "16", "instructions/conn \u2264 1.02 \u00d7 reuseport's",
+                       "1.010", "met", "0.990", "\u2013"], rows)
+        rows = self.rows("nginx: coherence targets")
+        self.assertIn(["``fs-auto``", "2\u20134", "transfers/conn growth \u2264 10 %",
+                       "+0.0 %", "met", "+100.0 %", "+100.0 %"], rows)
+
+    def test_targets_without_data(self):
+        data = coherence_fixture(with_runs=False)
+        data.coherences = [o for o in data.coherences
+                           if (o["config"], o["cpus"]) != ("reuseport", 4)]
+        ts = [t for t in report.coherence_targets(data) if t.cpus == "4"
+              and t.workload == "fsbench"]
+        self.assertEqual({t.verdict for t in ts}, {report.NO_DATA})
+        data.coherences = [o for o in data.coherences if o["cpus"] == 2]
+        g = [t for t in report.coherence_targets(data) if "growth" in t.what]
+        self.assertEqual({t.verdict for t in g}, {report.NO_DATA})
+        self.assertEqual({t.cpus for t in g}, {"2"})
+
+    def test_cost(self):
+        rows = self.rows("What the coherence pass cost")
+        self.assertEqual(rows[0], ["vCPUs", "VM seconds", "Connections", "Measurements",
+                                   "Window host seconds", "Slowdown, fsbench",
+                                   "Slowdown, nginx"])
+        self.assertEqual(rows[2], ["2", "2,000", "2,000", "7", "140", "4.0", "4.0"])
+        self.assertEqual(rows[5], ["16", "16,000", "500", "3", "480", "4.0", "\u2013"])
+        text = " ".join(self.text.split())
+        self.assertIn("The pass took 31,000 s of VM time (8.6 h).", text)
+        self.assertIn("The VMs ran for 31,000 s (8.6 h) in 5 boots: ``bench_coherence`` "
+                      "31,000 s.", text)
+
+    def test_machine(self):
+        rows = self.rows("VM runs")
+        self.assertIn(["release", "16", "Linux fs 6.12.57-fastsocket #1 SMP release",
+                       "2026-11-23T19:416:00Z", "tcg,thread=single,plugin=coherence",
+                       "500 connections"], rows)
+
+    def test_images(self):
+        self.assertIn(".. image:: benchmarks/coherence-fsbench-transfers.png", self.lines)
+
+    def test_reading(self):
+        text = " ".join(self.text.split())
+        self.assertIn("they cannot show what a cache line moved between cores costs", text)
+
+    def test_without_coherence(self):
+        text = report.render(fixture(), self.cells)
+        self.assertIn("No coherence measurement in the input", text)
+
+    def test_deterministic(self):
+        again = report.render(coherence_fixture(), self.cells, None, self.images)
+        self.assertEqual(self.text, again)
+
+    @unittest.skipIf(docutils is None, "docutils is not installed")
+    def test_docutils_renders(self):
+        html = docutils.core.publish_string(
+            self.text, writer_name="html",
+            settings_overrides={"halt_level": 2, "report_level": 2,
+                                "warning_stream": io.StringIO()})
+        self.assertIn(b"Cache-line transfers", html)
+
+    def test_malformed(self):
+        good = fixture_lines() + coherence_lines()
+        o = json.loads(coherence_lines()[5])
+        self.assertEqual(o["kind"], "coherence")
+
+        def bad(line, message):
+            with self.assertRaises(report.ReportError) as cm:
+                report.finish(report.parse(good + [json.dumps(line)], "f.jsonl"))
+            self.assertIn(message, str(cm.exception))
+
+        cut = dict(o)
+        del cut["connections"]
+        bad(cut, "missing \"connections\"")
+        bad(dict(o, connections=0), "\"connections\" must be a positive integer")
+        bad(dict(o, transfers=-1), "\"transfers\" must be a number >= 0")
+        bad(dict(o, instructions="many"), "\"instructions\"")
+        bad(dict(o, ipis=-2), "\"ipis\" must be a number >= 0 or null")
+        bad(dict(o, locality=1.5), "\"locality\" must be a fraction")
+        bad(dict(o, load_transfers=o["load_transfers"] + 1), "do not add up")
+        bad(dict(o, top_functions=[["f"]]), "\"top_functions\"")
+        bad(dict(o, top_functions=[[3, 1, 1, 0]]), "\"top_functions\"")
+        bad(dict(o, top_lines=[{"line": "x", "transfers": 1, "functions": [["f"]]}]),
+            "\"top_lines\"")
+        bad(dict(o, top_lines=[{"transfers": 1}]), "\"top_lines\"")
+        bad(dict(o, kernel="debug"), "only the release kernel's are reported")
+        bad(dict(o, config="a b"), "\"config\"")
+        bad(o, "a second coherence measurement of fsbench, 1 vCPU(s), stock")
+        bad({"kind": "vm", "cpus": 2, "scenario": "bench", "seconds": -1}, "\"seconds\"")
+        bad({"kind": "vm", "cpus": 2, "seconds": 1}, "missing \"scenario\"")
+        # A line without its lists and optional counts is fine.
+        slim = {k: o[k] for k in ("kind", "cpus", "workload", "config", "connections",
+                                  "instructions", "transfers")}
+        data = report.finish(report.parse(good + [json.dumps(dict(slim, cpus=32))]))
+        self.assertEqual(data.coherences[-1]["cpus"], 32)
+        report.render(data, report.aggregate(data.runs))
+        # Its lock_stat key is not a coherence one.
+        ls = [json.loads(x) for x in good if json.loads(x)["kind"] == "lockstat"][0]
+        report.finish(report.parse(good + [json.dumps(dict(slim, cpus=ls["cpus"], config="x"))]))
+
+
 class Malformed(unittest.TestCase):
     def bad(self, lines, message):
         with self.assertRaises(report.ReportError) as cm:
@@ -749,6 +1024,25 @@ class Plots(unittest.TestCase):
             for name in pngs:
                 self.assertIn(f".. image:: benchmarks/{name}\n", text)
             self.assertIn("\nWhat TCG can show.\n", text)
+
+    def test_coherence_plots(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a = Path(tmp, "coherence.jsonl")
+            a.write_text("\n".join(fixture_lines() + coherence_lines()) + "\n")
+            rc = report.main([str(a), "--rst", f"{tmp}/doc/benchmarks.rst",
+                              "--plots", f"{tmp}/doc/benchmarks"])
+            self.assertEqual(rc, 0)
+            doc = Path(tmp, "doc")
+            pngs = sorted(p.name for p in (doc / "benchmarks").iterdir()
+                          if p.name.startswith("coherence-"))
+            self.assertEqual(pngs, sorted(f"coherence-{w}-{k}.png" for w in ("fsbench", "nginx")
+                                          for k in ("transfers", "instructions")))
+            for name in pngs:
+                self.assertTrue((doc / "benchmarks" / name).read_bytes()
+                                .startswith(b"\x89PNG\r\n\x1a\n"), name)
+            text = (doc / "benchmarks.rst").read_text()
+            for name in pngs:
+                self.assertIn(f".. image:: benchmarks/{name}\n", text)
 
     def test_deterministic(self):
         with tempfile.TemporaryDirectory() as t1, tempfile.TemporaryDirectory() as t2:
