@@ -15,7 +15,7 @@ use crate::{
     stats::Stats,
     sys::{
         cpu,
-        hooks::{self, LocalAnswer},
+        hooks::{self, AutoListen, LocalAnswer},
         kthread, miscdev, procfs,
         rcu::ReadSide,
         sock::{LocalPtr, Locked, SockRef, SockView},
@@ -99,13 +99,15 @@ impl Drop for Shutdown {
 /// The loaded module.
 pub(crate) struct Fastsocket {
     // Dropped in this order: no new requests, no hooks, no scans, then
-    // every local listener moves its connections back, and the files go.
+    // every local listener moves its connections back, the files go, and
+    // with no setting left to write, listen() stops calling in.
     _device: miscdev::Registration<Control>,
     _hooks: hooks::Registration<Policy>,
     _scanner: kthread::Thread<Tables>,
     _shutdown: Shutdown,
     _sysctl: sysctl::Registration,
     _proc: procfs::Registration<StatsFile>,
+    _auto_listen: AutoListen,
 }
 
 impl kernel::Module for Fastsocket {
@@ -113,6 +115,9 @@ impl kernel::Module for Fastsocket {
         let stats = Arc::new(Stats::new()?, GFP_KERNEL)?;
         let tables = Arc::pin_init(Tables::new(stats.clone())?, GFP_KERNEL)?;
         let proc = procfs::Registration::register(StatsFile { stats })?;
+        // Made before the settings, so that a failed load turns the key
+        // off after the last write of a setting could turn it on.
+        let auto_listen = AutoListen::new();
         let sysctl = settings::register()?;
         let shutdown = Shutdown {
             tables: tables.clone(),
@@ -131,6 +136,8 @@ impl kernel::Module for Fastsocket {
             );
         })?;
         let device = miscdev::Registration::register(Control::new(tables), module)?;
+        // The defaults may want the automatic mode.
+        settings::sync_auto_listen();
         pr_info!("fastsocket {VERSION} loaded\n");
         Ok(Self {
             _device: device,
@@ -139,6 +146,7 @@ impl kernel::Module for Fastsocket {
             _shutdown: shutdown,
             _sysctl: sysctl,
             _proc: proc,
+            _auto_listen: auto_listen,
         })
     }
 }

@@ -56,6 +56,37 @@ pub(crate) trait Hooks: Send + Sync {
     fn listen_stop(&self, sk: &Locked<'_>);
 }
 
+/// The automatic mode's static key (`fastsocket_auto_listen_key`): while it
+/// is on, every TCP socket that starts listening reaches
+/// [`Hooks::listen_start`]; while it is off, `listen()` does not call into
+/// the module at all.
+///
+/// The key is switched, not counted: [`AutoListen::set`] may be called any
+/// number of times, from any process context, and the last call wins.
+/// Dropping the value turns the key off, so that the mode does not
+/// outlive the module.
+pub(crate) struct AutoListen(());
+
+impl AutoListen {
+    /// The key's owner; the key is left as it is (off at load).
+    pub(crate) fn new() -> Self {
+        Self(())
+    }
+
+    /// Turns the key on or off.  May sleep (it patches kernel text).
+    pub(crate) fn set(on: bool) {
+        // SAFETY: no preconditions beyond process context, which the
+        // settings' write handler and module load and unload are.
+        unsafe { bindings::fastsocket_set_auto_listen(on) };
+    }
+}
+
+impl Drop for AutoListen {
+    fn drop(&mut self) {
+        Self::set(false);
+    }
+}
+
 /// The registered ops table and the hooks it points to.
 ///
 /// # Invariants

@@ -5,7 +5,7 @@
 //! A table of [`Sysctl`] rows (the pure crate's) says what there is;
 //! [`Values`] holds the current values, which the hooks read locklessly, and
 //! [`Registration`] publishes every row of the table and removes them on
-//! drop.
+//! drop; after each successful write, [`OnWrite::written`] runs.
 
 use core::{
     ffi::{c_int, c_void},
@@ -44,6 +44,12 @@ impl<const N: usize> Values<N> {
     }
 }
 
+/// What a registration does after a value was written.
+pub(crate) trait OnWrite {
+    /// A value was written; process context, may sleep.
+    fn written();
+}
+
 /// A registered sysctl directory.
 ///
 /// # Invariants
@@ -63,7 +69,7 @@ unsafe impl Sync for Registration {}
 impl Registration {
     /// Publishes every row of `table`, with its value in `values`, under
     /// `/proc/sys/<path>` (e.g. `net/fastsocket`).
-    pub(crate) fn register<const N: usize>(
+    pub(crate) fn register<const N: usize, W: OnWrite>(
         path: &'static CStr,
         table: &'static [Sysctl; N],
         values: &'static Values<N>,
@@ -76,7 +82,7 @@ impl Registration {
             entry.data = value.as_ptr().cast();
             entry.maxlen = core::mem::size_of::<c_int>() as c_int;
             entry.mode = 0o644;
-            entry.proc_handler = Some(proc_handler);
+            entry.proc_handler = Some(proc_handler::<W>);
             // The sysctl code only reads the bounds.
             entry.extra1 = ptr::from_ref(&row.min).cast_mut().cast::<c_void>();
             entry.extra2 = ptr::from_ref(&row.max).cast_mut().cast::<c_void>();
@@ -107,13 +113,13 @@ impl Drop for Registration {
     }
 }
 
-/// Reads or writes one setting; writes need `CAP_NET_ADMIN`, and values
-/// out of bounds fail with `EINVAL`.
+/// Reads or writes one setting; writes need `CAP_NET_ADMIN`, values out of
+/// bounds fail with `EINVAL`, and a successful write calls `W::written`.
 ///
 /// # Safety
 ///
 /// Called by the sysctl code only, with its usual arguments.
-unsafe extern "C" fn proc_handler(
+unsafe extern "C" fn proc_handler<W: OnWrite>(
     table: *const bindings::ctl_table,
     write: c_int,
     buffer: *mut c_void,
@@ -126,5 +132,9 @@ unsafe extern "C" fn proc_handler(
     }
     // SAFETY: the arguments are the sysctl code's own; `extra1`/`extra2`
     // point to the bounds.
-    unsafe { bindings::proc_dointvec_minmax(table, write, buffer, lenp, ppos) }
+    let ret = unsafe { bindings::proc_dointvec_minmax(table, write, buffer, lenp, ppos) };
+    if write != 0 && ret == 0 {
+        W::written();
+    }
+    ret
 }
