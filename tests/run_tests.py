@@ -215,7 +215,8 @@ def python_tests(k, name, *files):
 
 
 def bench_report(k):
-    python_tests(k, "host_bench_report", "tests/bench/test_report.py")
+    python_tests(k, "host_bench_report", "tests/bench/test_report.py",
+                 "tests/bench/test_projection.py")
 
 
 def harness_plan(k):
