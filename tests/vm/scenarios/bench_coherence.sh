@@ -12,7 +12,8 @@
 # lines; the plugin's whole file is kept in coherence/LOAD-CONFIG.json.
 #
 # The first configuration of each load also runs once with the window
-# closed (the plugin loaded, counting nothing), for what counting costs.
+# closed (the plugin loaded, counting nothing), for what counting costs;
+# and an empty window first says what opening and closing it count.
 #
 # Needs a VM booted with the plugin whose out= file is FS_COHERENCE_OUT:
 # tests/bench/bench.py boots one per vCPU count (tests/run_tests.py does
@@ -101,6 +102,14 @@ record_coherence() {
 }
 
 emit_meta
+# An empty window: what opening and closing it count themselves (a
+# process started and ended each way), in every measurement alike.
+rm -f "$FS_COHERENCE_OUT"
+"$WINDOW" start
+"$WINDOW" stop
+[ -s "$FS_COHERENCE_OUT" ] || fail "the plugin wrote no $FS_COHERENCE_OUT"
+kv empty_window_instructions "$(json_field "$FS_COHERENCE_OUT" totals.instructions)"
+kv empty_window_transfers "$(json_field "$FS_COHERENCE_OUT" totals.transfers)"
 for w in $workloads; do
 	idle=
 	for config in $(config_names); do
