@@ -187,6 +187,20 @@ def coherence_lines():
     return [json.dumps(o) for o in objs]
 
 
+def table_rows(lines, title):
+    """The rows of the list-table with that title, as lists of cells."""
+    i = lines.index(f".. list-table:: {title}")
+    rows = []
+    for line in lines[i + 1:]:
+        if line.startswith("   * - "):
+            rows.append([line[7:]])
+        elif line.startswith("     - "):
+            rows[-1].append(line[7:])
+        elif line.startswith(".. ") or (line and not line.startswith(" ")):
+            break
+    return rows
+
+
 class Aggregation(unittest.TestCase):
     def setUp(self):
         self.data = fixture()
@@ -345,17 +359,7 @@ class Rst(unittest.TestCase):
         self.lines = self.text.splitlines()
 
     def rows(self, title):
-        """The rows of the list-table with that title, as lists of cells."""
-        i = self.lines.index(f".. list-table:: {title}")
-        rows = []
-        for line in self.lines[i + 1:]:
-            if line.startswith("   * - "):
-                rows.append([line[7:]])
-            elif line.startswith("     - "):
-                rows[-1].append(line[7:])
-            elif line.startswith(".. ") or (line and not line.startswith(" ")):
-                break
-        return rows
+        return table_rows(self.lines, title)
 
     def test_head(self):
         self.assertEqual(self.lines[0], ".. SPDX-License-Identifier: GPL-2.0")
@@ -713,7 +717,9 @@ class Coherence(unittest.TestCase):
                                               "fsbench transfers")]}
         self.text = report.render(self.data, self.cells, None, self.images)
         self.lines = self.text.splitlines()
-        self.rows = Rst.rows.__get__(self)
+
+    def rows(self, title):
+        return table_rows(self.lines, title)
 
     def line(self, w, cpus, config):
         return report.coherence_cells(self.data)[(w, cpus, config)]
