@@ -169,10 +169,11 @@ bench_client() {
 }
 
 # run_fsbench CONFIG ROUND PAIR: fsbench for BENCH_SECONDS, or for
-# BENCH_COUNT connections if that is set.
+# BENCH_COUNT connections if that is set (under the coherence plugin, whose
+# guest runs several times slower: a connection gets longer to finish).
 run_fsbench() {
 	local counts amount=(--duration "$BENCH_SECONDS")
-	[ -z "${BENCH_COUNT:-}" ] || amount=(--connections "$BENCH_COUNT")
+	[ -z "${BENCH_COUNT:-}" ] || amount=(--connections "$BENCH_COUNT" --timeout 120)
 	bench_server "$1"
 	counters_start
 	# A run with failed connections exits 1; it is recorded, not hidden.
@@ -227,13 +228,15 @@ bench_wrk() {
 # its share of N responses and wrk once every thread has stopped
 # (APP_SECONDS only bounds it).  The connections a thread has in flight
 # when it stops (up to three) are served but not counted by wrk; the
-# server's probe counts them.
+# server's probe counts them.  It runs under the coherence plugin, whose
+# guest is several times slower: wrk counts a response later than its
+# --timeout as an error, so the timeout is long.
 wrk_count() {
 	local threads
 	threads=${WRK_THREADS:-$(nproc)}
 	rm -f /tmp/bench-wrk.done
 	# shellcheck disable=SC2086 # WRK_PREFIX: an optional command prefix
-	${WRK_PREFIX:-} wrk -t "$threads" -c $((threads * 4)) -d "${APP_SECONDS}s" --timeout 10s \
+	${WRK_PREFIX:-} wrk -t "$threads" -c $((threads * 4)) -d "${APP_SECONDS}s" --timeout 120s \
 		--latency -H "Connection: close" -s "$FS_TOP/tests/bench/wrk_count.lua" "$1" \
 		-- $((($3 + threads - 1) / threads)) "$threads" /tmp/bench-wrk.done >"$2" 2>&1 ||
 		fail "wrk $1: $(cat "$2")"
