@@ -393,8 +393,11 @@ def vm_run(variant, cpus, scenarios, out, limit, plugin=False):
     if plugin:
         so = TOP / "userspace-tools/target/release/libcoherence_plugin.so"
         results = out / "coherence-window.json"
+        # kallsyms: a copy of the guest's /proc/kallsyms, if a scenario
+        # leaves one, names the module's functions (read at each stop).
         env = {**os.environ,
-               "FASTSOCKET_QEMU_PLUGIN": f"{so},out={results},symbols={kdir}/System.map"}
+               "FASTSOCKET_QEMU_PLUGIN": f"{so},out={results},symbols={kdir}/System.map,"
+                                         f"kallsyms={out}/kallsyms"}
         with open(out / "env.sh", "a") as f:
             f.write(f"export FS_COHERENCE_OUT={results}\n")
     guest = f"{TOP}/tests/vm/guest.sh {out} {limit} {' '.join(scenarios)}"
