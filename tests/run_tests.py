@@ -51,8 +51,8 @@ PLUGIN_SCENARIOS = ["coherence"]
 # tests/vm/scenarios/*.sh) that differ, short (`make test`, what CI runs)
 # and long (`make test-long`).  A variable set in the environment wins.
 # Everything else is the same in both: every scenario on every vCPU count,
-# the report detector and its self-test in every VM.  The kernels differ
-# (see kernel_of): the long tier runs everything on the debug kernel.
+# each once on the debug kernel (see kernel_of), the report detector and
+# its self-test in every VM.
 TIERS = {
     # knob:                   (short,  long,    what it is)
     "FS_LOAD_UNLOAD_ROUNDS":  ("20",   "100",   "load_unload: insmod/rmmod rounds"),
@@ -73,9 +73,9 @@ TIERS = {
 # packing of VM boots uses them, so mostly their ratios matter: a wrong
 # figure costs time, never a test.  From the cold `make test` of
 # 2026-11-30 (idle host): the debug kernel's 2-vCPU row and the release
-# kernel's rows.  The debug kernel's 1- and 4-vCPU rows (the long tier's)
-# and its bench are an earlier, busier run's figures scaled by 0.6, the
-# ratio of the two runs' 2-vCPU rows.  A scenario a table lacks counts
+# kernel's rows.  The debug kernel's 1- and 4-vCPU rows (lock_stat's
+# there) and its bench are an earlier, busier run's figures scaled by 0.6,
+# the ratio of the two runs' 2-vCPU rows.  A scenario a table lacks counts
 # RELEASE_FACTOR (release) or 1 (debug) times the debug kernel's figure.
 DURATIONS = {
     "debug": {
@@ -117,6 +117,12 @@ UNKNOWN_SECONDS = 120
 # overall (0.2 for connections and fallback, 0.55 for nginx: KASAN checks
 # every access, lock_stat and lockdep every lock).
 RELEASE_FACTOR = 0.35
+# The long tier's time for a scenario against the short tier's: the ratio
+# of their TIERS knobs, less the part of a scenario that does not grow
+# with them (starting servers, loading the module).  Estimates, for the
+# packing of the long tier's boots.
+LONG_FACTOR = {"load_unload": 5, "connections": 4, "locality": 30, "unload_under_load": 5,
+               "bench": 6, "bench_lockstat": 8}
 
 # Runs first in every VM; passes only if its deliberate warning is caught.
 SELFTEST = "harness_selftest"
@@ -432,16 +438,18 @@ class Boot:
     (after the self-test).  LABEL names it: "cpus2", or "cpus2a", "cpus2b"
     when a vCPU count's scenarios are split over several boots."""
 
-    def __init__(self, cpus, scenarios, variant="debug"):
+    def __init__(self, cpus, scenarios, variant="debug", long_tier=False):
         self.cpus = cpus
         self.scenarios = list(scenarios)
         self.variant = variant
+        self.long_tier = long_tier
         self.label = f"cpus{cpus}"
         self.plugin = False
 
     def estimate(self):
         return BOOT_SECONDS.get(self.variant, 60) + sum(
-            scenario_seconds(self.cpus, s, self.variant) for s in [SELFTEST] + self.scenarios)
+            scenario_seconds(self.cpus, s, self.variant, self.long_tier)
+            for s in [SELFTEST] + self.scenarios)
 
     def out(self):
         """Its results directory."""
@@ -454,15 +462,17 @@ class Boot:
                 + [f"vm_{self.label}_boot_and_console"])
 
 
-def kernel_of(scenario, cpus, smoke, long_tier):
-    """The kernel SCENARIO runs on, on CPUS vCPUs.  The debug kernel
-    (lockdep, KASAN, lock_stat: tests/config/debug.config) checks every
-    scenario once, on the SMOKE vCPU count; the short tier runs the other
-    counts on the release kernel, at about half the debug kernel's cost
-    under TCG, with the same report detector and self-test, and the
-    benchmark's smoke (a release kernel's measurement) too.  The long tier
-    runs everything on the debug kernel."""
-    if long_tier or scenario == "bench_lockstat":
+def kernel_of(scenario, cpus, smoke):
+    """The kernel SCENARIO runs on, on CPUS vCPUs, in both tiers.  The
+    debug kernel (lockdep, KASAN, lock_stat: tests/config/debug.config)
+    checks every scenario once, on the SMOKE vCPU count, and lock_stat's
+    scenario wherever it runs; the other counts run on the release
+    kernel, at a third of the debug kernel's cost under TCG, with the same
+    report detector and self-test, and so does the throughput benchmark
+    (a release kernel's measurement).  The long tier's long forms on the
+    debug kernel on every count would take some four hours here, more
+    than a working session."""
+    if scenario == "bench_lockstat":
         return "debug"
     if scenario == "bench":
         return "release"
@@ -476,9 +486,11 @@ def bench_cpus(scenario, cpus, smoke):
     return smoke if scenario == "bench_lockstat" else max(cpus)
 
 
-def scenario_seconds(cpus, name, variant="debug"):
+def scenario_seconds(cpus, name, variant="debug", long_tier=False):
     """The seconds NAME takes on CPUS vCPUs of VARIANT (DURATIONS, at the
-    nearest vCPU count it has)."""
+    nearest vCPU count it has), in the short or the long tier."""
+    if long_tier:
+        return LONG_FACTOR.get(name, 1) * scenario_seconds(cpus, name, variant)
     def row(tables):
         return tables.get(cpus) or tables[min(tables, key=lambda c: abs(c - cpus))]
     known = row(DURATIONS.get(variant, {1: {}}))
@@ -498,18 +510,21 @@ def makespan(boots, jobs):
     return max(free)
 
 
-def split(key, scenarios, parts):
+def split(key, scenarios, parts, long_tier=False):
     """SCENARIOS in PARTS boots of KEY's (vCPUs, kernel variant), of about
     the same length (longest first, each to the shortest so far), each
     keeping the scenarios' order."""
     cpus, variant = key
+
+    def seconds(s):
+        return scenario_seconds(cpus, s, variant, long_tier)
     bins = [[] for _ in range(parts)]
-    for s in sorted(scenarios, key=lambda s: scenario_seconds(cpus, s, variant), reverse=True):
-        min(bins, key=lambda b: sum(scenario_seconds(cpus, x, variant) for x in b)).append(s)
-    return [Boot(cpus, [s for s in scenarios if s in b], variant) for b in bins if b]
+    for s in sorted(scenarios, key=seconds, reverse=True):
+        min(bins, key=lambda b: sum(seconds(x) for x in b)).append(s)
+    return [Boot(cpus, [s for s in scenarios if s in b], variant, long_tier) for b in bins if b]
 
 
-def plan_boots(per_vm, jobs, most=3, fixed=()):
+def plan_boots(per_vm, jobs, most=3, fixed=(), long_tier=False):
     """The VM boots: the scenarios of each (vCPUs, kernel variant) of
     PER_VM in one boot or split over up to MOST, whichever way ends the
     whole run first beside the FIXED boots (a boot costs its boot time
@@ -517,7 +532,8 @@ def plan_boots(per_vm, jobs, most=3, fixed=()):
     busy till the end."""
     best = None
     for counts in itertools.product(range(1, most + 1), repeat=len(per_vm)):
-        boots = [b for (key, s), n in zip(per_vm.items(), counts) for b in split(key, s, n)]
+        boots = [b for (key, s), n in zip(per_vm.items(), counts)
+                 for b in split(key, s, n, long_tier)]
         key = (makespan(boots + list(fixed), jobs), len(boots))
         if best is None or key < best[0]:
             best = (key, boots)
@@ -544,16 +560,17 @@ def plan_vms(cpus, scenarios, long_tier, variant=None, jobs=2):
                 continue
             if not long_tier and s in BENCH_SCENARIOS and c != bench_cpus(s, cpus, smoke):
                 continue
-            key = (c, variant or kernel_of(s, c, smoke, long_tier))
+            key = (c, variant or kernel_of(s, c, smoke))
             per_vm.setdefault(key, []).append(s)
     fixed = []
     plugged = [s for s in scenarios if s in PLUGIN_SCENARIOS]
     if plugged and smoke >= 2:
         # The model's self-test is of user space: any kernel does, and the
         # release kernel boots fastest under the plugin.
-        fixed.append(Boot(smoke, plugged, variant or ("debug" if long_tier else "release")))
+        fixed.append(Boot(smoke, plugged, variant or "release", long_tier))
         fixed[-1].plugin, fixed[-1].label = True, f"cpus{smoke}coherence"
-    return (plan_boots(per_vm, max(1, jobs), fixed=fixed) if cpus else []) + fixed
+    return (plan_boots(per_vm, max(1, jobs), fixed=fixed, long_tier=long_tier)
+            if cpus else []) + fixed
 
 
 def vm_boot(boot, limit):
