@@ -396,20 +396,25 @@ def ratio(cells, workload, cpus, config, base, fast=False):
     return Ratio(cm / bm)
 
 
-def workloads(data):
-    """The workloads measured, in WORKLOAD_ORDER, then the others sorted."""
-    names = {o["workload"] for o in data.runs}
+def workloads(data, lines=None):
+    """The workloads measured (in LINES, default the runs), in
+    WORKLOAD_ORDER, then the others sorted."""
+    names = {o["workload"] for o in (data.runs if lines is None else lines)}
     return [w for w in WORKLOAD_ORDER if w in names] + sorted(names - set(WORKLOAD_ORDER))
 
 
-def cpus_of(data, workload):
-    """The vCPU counts a workload was measured on, ascending."""
-    return sorted({o["cpus"] for o in data.runs if o["workload"] == workload})
+def cpus_of(data, workload, lines=None):
+    """The vCPU counts a workload was measured on (in LINES, default the
+    runs), ascending."""
+    return sorted({o["cpus"] for o in (data.runs if lines is None else lines)
+                   if o["workload"] == workload})
 
 
-def configs_of(data, workload):
-    """The configurations measured with a workload, in the configuration order."""
-    have = {o["config"] for o in data.runs if o["workload"] == workload}
+def configs_of(data, workload, lines=None):
+    """The configurations measured with a workload (in LINES, default the
+    runs), in the configuration order."""
+    have = {o["config"] for o in (data.runs if lines is None else lines)
+            if o["workload"] == workload}
     return [n for n, _ in data.configs if n in have]
 
 
@@ -508,17 +513,15 @@ def coherence_cells(data):
 
 
 def coherence_workloads(data):
-    names = {o["workload"] for o in data.coherences}
-    return [w for w in WORKLOAD_ORDER if w in names] + sorted(names - set(WORKLOAD_ORDER))
+    return workloads(data, data.coherences)
 
 
 def coherence_cpus(data, workload):
-    return sorted({o["cpus"] for o in data.coherences if o["workload"] == workload})
+    return cpus_of(data, workload, data.coherences)
 
 
 def coherence_configs(data, workload):
-    have = {o["config"] for o in data.coherences if o["workload"] == workload}
-    return [n for n, _ in data.configs if n in have]
+    return configs_of(data, workload, data.coherences)
 
 
 def lock_per_k(data, workload, cpus, config):
