@@ -26,7 +26,7 @@ use crate::{
 };
 
 /// Version reported by `FASTSOCKET_IOC_INFO`.
-const VERSION: u32 = uapi::version(0, 2, 0);
+const VERSION: u32 = uapi::version(0, 3, 0);
 
 /// The device's handler.
 pub(crate) struct Control {
@@ -88,7 +88,7 @@ impl Control {
         }
         let file = SocketFile::lookup(req.fd)?;
         let sk = file.sk().ok_or(EINVAL)?;
-        self.tables.disable(sk, true)?;
+        self.tables.disable(&sk.lock())?;
         Ok(0)
     }
 

@@ -9,77 +9,57 @@ use kernel::{c_str, prelude::*, str::CStr, sync::Arc};
 
 use crate::{
     control::Control,
-    listen::Tables,
-    pure::{stats_format, uapi},
+    listen::{self, Tables},
+    pure::stats_format,
     settings::{self, Setting},
     stats::Stats,
     sys::{
         cpu,
-        hooks::{self, AutoListen, LocalAnswer},
+        hooks::{self, AutoListen},
         kthread, miscdev, procfs,
-        rcu::ReadSide,
-        sock::{LocalPtr, Locked, SockRef, SockView},
+        sock::Locked,
         sysctl,
     },
 };
 
 /// Version of the module.
-const VERSION: &str = "0.2.0";
+const VERSION: &str = "0.3.0";
 
-/// The hooks: the local listen tables, for the listeners they enabled.
+/// The hooks: the automatic mode, and forgetting listeners that stop.
 struct Policy {
     tables: Arc<Tables>,
 }
 
 impl hooks::Hooks for Policy {
-    fn lookup_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>) -> Option<LocalPtr> {
-        self.tables.lookup(rcu, sk)
-    }
-
-    fn local_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> LocalAnswer {
-        self.tables.local_listener(rcu, sk, cpu)
-    }
-
-    fn local_create(&self, sk: SockView<'_>, cpu: u32) -> Option<SockRef> {
-        self.tables.local_create(sk, cpu)
-    }
-
-    fn accepted(&self, _rcu: &ReadSide<'_>, _sk: SockView<'_>, local: bool) {
-        self.tables.accepted(local);
-    }
-
-    fn listen_poll(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> bool {
-        self.tables.listen_poll(rcu, sk, cpu)
-    }
-
     fn listen_start(&self, sk: &Locked<'_>) {
         if settings::get(Setting::ListenAuto) == 0 || settings::get(Setting::Listen) == 0 {
             return;
         }
-        let all = uapi::CpuSet::first(cpu::nr_ids() as usize);
-        // Listeners that cannot be shared (MD5 keys, a ULP, ...) stay stock.
-        let _ = self.tables.enable(sk, &all);
+        // Listeners whose wakeups are not the stock ones (in-kernel users,
+        // a ULP) stay stock.
+        let _ = self.tables.enable(sk, &listen::all_cpus());
     }
 
     fn listen_stop(&self, sk: &Locked<'_>) {
-        // Not ours (enabled by a module instance since unloaded): nothing
-        // to move.
-        let _ = self.tables.disable(sk.sock(), false);
+        self.tables.stopped(sk.sock().id());
     }
 }
 
 /// `/proc/net/fastsocket`: the per-CPU counters, one row per online CPU.
 struct StatsFile {
-    stats: Arc<Stats>,
+    stats: Stats,
+    tables: Arc<Tables>,
 }
 
 impl procfs::Show for StatsFile {
     const NAME: &'static CStr = c_str!("fastsocket");
 
     fn show(&self, out: &mut procfs::SeqFile<'_>) -> Result {
+        let attended = self.tables.attended(self.stats.nr_cpus())?;
         stats_format::write_header(out).map_err(|_| EINVAL)?;
         for cpu in (0..self.stats.nr_cpus()).filter(|&c| cpu::is_online(c)) {
-            stats_format::write_row(out, cpu, &self.stats.read(cpu)).map_err(|_| EINVAL)?;
+            let gauge = attended.get(cpu as usize).copied().unwrap_or(0);
+            stats_format::write_row(out, cpu, &self.stats.read(cpu, gauge)).map_err(|_| EINVAL)?;
         }
         Ok(())
     }
@@ -98,9 +78,10 @@ impl Drop for Shutdown {
 
 /// The loaded module.
 pub(crate) struct Fastsocket {
-    // Dropped in this order: no new requests, no hooks, no scans, then
-    // every local listener moves its connections back, the files go, and
-    // with no setting left to write, listen() stops calling in.
+    // Dropped in this order: no new requests, no hooks, no rescues, then
+    // every listener moves its connections back to its shared queue, the
+    // files go, and with no setting left to write, listen() stops calling
+    // in.
     _device: miscdev::Registration<Control>,
     _hooks: hooks::Registration<Policy>,
     _scanner: kthread::Thread<Tables>,
@@ -112,9 +93,11 @@ pub(crate) struct Fastsocket {
 
 impl kernel::Module for Fastsocket {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let stats = Arc::new(Stats::new()?, GFP_KERNEL)?;
-        let tables = Arc::pin_init(Tables::new(stats.clone())?, GFP_KERNEL)?;
-        let proc = procfs::Registration::register(StatsFile { stats })?;
+        let tables = Arc::pin_init(Tables::new(), GFP_KERNEL)?;
+        let proc = procfs::Registration::register(StatsFile {
+            stats: Stats::new()?,
+            tables: tables.clone(),
+        })?;
         // Made before the settings, so that a failed load turns the key
         // off after the last write of a setting could turn it on.
         let auto_listen = AutoListen::new();
@@ -136,8 +119,8 @@ impl kernel::Module for Fastsocket {
             );
         })?;
         let device = miscdev::Registration::register(Control::new(tables), module)?;
-        // The defaults may want the automatic mode.
-        settings::sync_auto_listen();
+        // The defaults, to the kernel (the automatic mode may be on).
+        settings::sync();
         pr_info!("fastsocket {VERSION} loaded\n");
         Ok(Self {
             _device: device,

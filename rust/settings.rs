@@ -11,7 +11,7 @@ use kernel::{c_str, prelude::*};
 pub(crate) use crate::pure::sysctl::Setting;
 use crate::{
     pure::sysctl::SYSCTLS,
-    sys::{hooks::AutoListen, sysctl},
+    sys::{hooks::AutoListen, listen, sysctl},
 };
 
 /// The current values, the table's defaults at load.
@@ -36,7 +36,7 @@ struct Written;
 
 impl sysctl::OnWrite for Written {
     fn written() {
-        sync_auto_listen();
+        sync();
     }
 }
 
@@ -46,14 +46,20 @@ fn auto_listen_wanted() -> bool {
     get(Setting::ListenAuto) != 0 && get(Setting::Listen) != 0
 }
 
-/// Makes the automatic mode's static key match the settings.  Writers may
-/// race: each one checks again after switching, so the last to switch
-/// leaves the key as the last values written want it.
-pub(crate) fn sync_auto_listen() {
+/// Hands the settings to the kernel: local listen's switch and idle time,
+/// and the automatic mode's static key.  Writers may race: each one checks
+/// again after switching, so the last to switch leaves the kernel as the
+/// last values written want it.
+pub(crate) fn sync() {
     loop {
-        let on = auto_listen_wanted();
-        AutoListen::set(on);
-        if auto_listen_wanted() == on {
+        let (on, idle) = (get(Setting::Listen) != 0, get(Setting::ListenIdleMs));
+        listen::set(on, idle.unsigned_abs());
+        let auto = auto_listen_wanted();
+        AutoListen::set(auto);
+        if auto_listen_wanted() == auto
+            && (get(Setting::Listen) != 0) == on
+            && get(Setting::ListenIdleMs) == idle
+        {
             break;
         }
     }

@@ -2,62 +2,61 @@
 
 //! Per-CPU event counters: the columns of `/proc/net/fastsocket`
 //! ([`crate::pure::stats_format::COLUMNS`]).
+//!
+//! The kernel counts local listen's events on the connections' paths (per
+//! CPU, since boot); the file shows them since the module loaded.
 
 #![forbid(unsafe_code)]
 
-use core::sync::atomic::{AtomicU64, Ordering};
-
 use kernel::prelude::*;
 
-use crate::{pure::stats_format::Counter, sys::cpu};
+use crate::{
+    pure::stats_format::Counter,
+    sys::{cpu, listen},
+};
 
-/// The counters of one CPU, alone on their cache line so that CPUs counting
-/// at the same time do not share lines.
-#[repr(align(64))]
-struct CpuCounters([AtomicU64; Counter::COUNT]);
-
-/// One set of counters per possible CPU.
+/// The event counters of every possible CPU at module load.
 ///
-/// The memory is fixed at creation (`nr_cpu_ids` cache lines); nothing grows
-/// with traffic.
+/// The memory is fixed at creation (`nr_cpu_ids` rows); nothing grows with
+/// traffic.
 pub(crate) struct Stats {
-    cpus: KVec<CpuCounters>,
+    base: KVec<[u64; Counter::COUNT]>,
 }
 
 impl Stats {
-    /// Allocates zeroed counters for every possible CPU.
+    /// Takes the counts of every possible CPU now as zero.
     pub(crate) fn new() -> Result<Self> {
-        let n = cpu::nr_ids() as usize;
-        let mut cpus = KVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            cpus.push(CpuCounters(Default::default()), GFP_KERNEL)?;
+        let n = cpu::nr_ids();
+        let mut base = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+        for c in 0..n {
+            base.push(Self::events(c, 0), GFP_KERNEL)?;
         }
-        Ok(Self { cpus })
+        Ok(Self { base })
     }
 
-    /// Counts one `counter` event on the current CPU.
-    pub(crate) fn inc(&self, counter: Counter) {
-        if let Some(c) = self.cpus.get(cpu::current() as usize) {
-            // Relaxed: a counter orders nothing, readers want a total only.
-            c.0[counter.index()].fetch_add(1, Ordering::Relaxed);
-        }
+    /// The kernel's counts of `cpu`, in column order, with `gauge` as the
+    /// [`Counter::LocalListeners`] column.
+    fn events(cpu: u32, gauge: u64) -> [u64; Counter::COUNT] {
+        let e = listen::events(cpu);
+        Counter::ALL.map(|c| match c {
+            Counter::LookupIpv4 => e.completed_ipv4,
+            Counter::LookupIpv6 => e.completed_ipv6,
+            Counter::SynLocal => e.queued_local,
+            Counter::SynGlobal => e.queued_shared,
+            Counter::AcceptLocal => e.accepted_local,
+            Counter::AcceptGlobal => e.accepted_shared,
+            Counter::Moved => e.moved,
+            Counter::LocalListeners => gauge,
+        })
     }
 
-    /// Adds `delta` (which may be negative, for a gauge) to `counter` of
-    /// `cpu`.
-    pub(crate) fn add(&self, cpu: u32, counter: Counter, delta: i64) {
-        if let Some(c) = self.cpus.get(cpu as usize) {
-            // Two's complement: adding the cast value subtracts.
-            c.0[counter.index()].fetch_add(delta as u64, Ordering::Relaxed);
-        }
-    }
-
-    /// Returns the counters of `cpu` (zeroes for an impossible one).
-    pub(crate) fn read(&self, cpu: u32) -> [u64; Counter::COUNT] {
-        let mut values = [0; Counter::COUNT];
-        if let Some(c) = self.cpus.get(cpu as usize) {
-            for (value, counter) in values.iter_mut().zip(&c.0) {
-                *value = counter.load(Ordering::Relaxed);
+    /// The counters of `cpu` since load, with `gauge` (a current value) as
+    /// the [`Counter::LocalListeners`] column.
+    pub(crate) fn read(&self, cpu: u32, gauge: u64) -> [u64; Counter::COUNT] {
+        let mut values = Self::events(cpu, gauge);
+        if let Some(base) = self.base.get(cpu as usize) {
+            for (v, b) in values.iter_mut().zip(base) {
+                *v = v.wrapping_sub(*b);
             }
         }
         values
@@ -65,6 +64,6 @@ impl Stats {
 
     /// Number of possible CPUs counted.
     pub(crate) fn nr_cpus(&self) -> u32 {
-        self.cpus.len() as u32
+        self.base.len() as u32
     }
 }

@@ -60,21 +60,21 @@ macro_rules! columns {
 
 columns! {
     LookupIpv4 = "lookup_ipv4", Event,
-        "Listener lookups on this CPU that found an enabled IPv4 listener.";
+        "Handshakes completed on this CPU for an enabled IPv4 listener.";
     LookupIpv6 = "lookup_ipv6", Event,
-        "Listener lookups on this CPU that found an enabled IPv6 listener (dual-stack ones included).";
+        "Handshakes completed on this CPU for an enabled IPv6 listener (dual-stack ones included).";
     SynLocal = "syn_local", Event,
-        "SYNs for an enabled listener taken by this CPU's local listener.";
+        "Connections for an enabled listener that waited on this CPU's accept queue.";
     SynGlobal = "syn_global", Event,
-        "SYNs for an enabled listener that fell back to the listener itself.";
+        "Connections for an enabled listener that waited on its shared accept queue.";
     AcceptLocal = "accept_local", Event,
-        "Connections accepted on this CPU from its local listener.";
+        "Connections accepted on this CPU from its own accept queue.";
     AcceptGlobal = "accept_global", Event,
-        "Connections accepted on this CPU from an enabled listener itself.";
+        "Connections accepted on this CPU from an enabled listener's shared queue.";
     Moved = "moved", Event,
-        "Connections moved from this CPU's local listeners to their listener.";
+        "Connections moved from this CPU's accept queues to their listener's shared queue.";
     LocalListeners = "local_listeners", Gauge,
-        "Local listeners this CPU has now.";
+        "Enabled listeners whose accept queue on this CPU is in use now.";
 }
 
 impl Counter {

@@ -84,7 +84,7 @@ sysctls! {
     ListenAuto = "listen_auto", Switch, 0, 0..=1,
         "Local listen for every TCP listener (1), or only those enabled through /dev/fastsocket (0).";
     ListenIdleMs = "listen_idle_ms", Number, 200, 10..=60000,
-        "Milliseconds a local listener may hold connections no worker of its CPU takes.";
+        "Milliseconds a CPU's accept queue stays in use after its pinned workers' last accept or poll, and may hold connections none of them takes.";
 }
 
 /// Switches of the mechanisms to come, which `fsctl` knows by name so that

@@ -70,17 +70,17 @@ pub struct ListenState {
     pub fd: i32,
     /// Out: `STATE_*` flags.
     pub state: u32,
-    /// Out: local listeners now.
+    /// Out: CPUs whose accept queue is in use now.
     pub nr_local: u32,
-    /// Out: connections waiting in the local queues.
+    /// Out: connections waiting on the per-CPU accept queues.
     pub queued: u32,
     /// Zero.
     pub reserved: u32,
     /// Out: bytes held for its local listen.
     pub memory: u64,
-    /// Out: cpus allowed a local listener.
+    /// Out: cpus whose accept queue may be used.
     pub cpus: [u64; CPUSET_WORDS],
-    /// Out: cpus with a local listener.
+    /// Out: cpus whose accept queue is in use now.
     pub local: [u64; CPUSET_WORDS],
 }
 

@@ -14,45 +14,18 @@ use core::{
 
 use kernel::{bindings, error::to_result, prelude::*, types::Opaque, ThisModule};
 
-use super::{
-    rcu::ReadSide,
-    sock::{LocalPtr, Locked, Sock, SockRef, SockView},
-};
+use super::sock::{Locked, Sock, SockView};
 
-/// What an accept on a CPU should use.
-pub(crate) enum LocalAnswer {
-    /// The listener alone.
-    None,
-    /// A local listener that does not exist yet: [`Hooks::local_create`].
-    Create,
-    /// This local listener.
-    Local(SockRef),
-}
-
-/// What the module does at the hook points, for listeners it enabled.
+/// What the module does at the hook points.
 ///
-/// The methods that take a [`ReadSide`] run inside an RCU read-side
-/// critical section, possibly in softirq context, and must not sleep; the
-/// others run in process context and may sleep.  All may run on any CPU,
-/// concurrently.
+/// Both run in process context with the socket locked, may sleep, and may
+/// run on any CPU, concurrently for different sockets.
 pub(crate) trait Hooks: Send + Sync {
-    /// The stock lookup of a SYN found `sk`: the local listener that takes
-    /// it instead, if any.  The result is not reference counted: a
-    /// [`LocalPtr`] stays valid until the read-side critical section ends.
-    fn lookup_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>) -> Option<LocalPtr>;
-    /// accept() on `sk` on `cpu`.
-    fn local_listener(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> LocalAnswer;
-    /// Makes the local listener of `sk` for `cpu`, after
-    /// [`LocalAnswer::Create`].
-    fn local_create(&self, sk: SockView<'_>, cpu: u32) -> Option<SockRef>;
-    /// A connection was accepted from `sk`, through its local listener or
-    /// from `sk` itself.
-    fn accepted(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, local: bool);
-    /// poll() on `sk` on `cpu`: whether the local listener has a connection.
-    fn listen_poll(&self, rcu: &ReadSide<'_>, sk: SockView<'_>, cpu: u32) -> bool;
-    /// A TCP socket started listening.
+    /// A TCP socket started listening (only while the automatic mode's
+    /// key is on).
     fn listen_start(&self, sk: &Locked<'_>);
-    /// An enabled listener stops listening.
+    /// An enabled listener stops listening; its per-CPU queues are empty
+    /// and it is no longer enabled.
     fn listen_stop(&self, sk: &Locked<'_>);
 }
 
@@ -102,8 +75,7 @@ struct Inner<T: Hooks> {
 
 /// A registration of a [`Hooks`] implementation with the kernel.
 ///
-/// Only one can exist at a time, kernel-wide; dropping it unregisters and
-/// waits until no hook runs any more.
+/// Only one can exist at a time, kernel-wide; dropping it unregisters.
 ///
 /// # Invariants
 ///
@@ -137,11 +109,6 @@ impl<T: Hooks> Registration<T> {
             GFP_KERNEL,
         )?;
         let ops = bindings::fastsocket_ops {
-            lookup_listener: Some(lookup_listener::<T>),
-            local_listener: Some(local_listener::<T>),
-            local_create: Some(local_create::<T>),
-            accepted: Some(accepted::<T>),
-            listen_poll: Some(listen_poll::<T>),
             listen_start: Some(listen_start::<T>),
             listen_stop: Some(listen_stop::<T>),
             owner: module.as_ptr(),
@@ -159,10 +126,10 @@ impl<T: Hooks> Registration<T> {
 
 impl<T: Hooks> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: the table is the registered one (type invariant).
-        // The call waits for an RCU grace period, after which no CPU runs a
-        // read-side hook; process-context hooks hold the module, so none
-        // runs once the module's exit runs this.
+        // SAFETY: the table is the registered one (type invariant).  Every
+        // hook holds the module while it runs, so none runs once the
+        // module's exit runs this; the call also waits for an RCU grace
+        // period, after which nobody reads the table.
         unsafe { bindings::fastsocket_unregister(self.inner.ops.get()) };
     }
 }
@@ -184,109 +151,6 @@ unsafe fn args<'a, T: Hooks>(
     // SAFETY: by the caller's contract.
     let sk = unsafe { Sock::from_raw(NonNull::new(sk)?) };
     Some((hooks, sk))
-}
-
-/// `fastsocket_ops.lookup_listener`.
-///
-/// # Safety
-///
-/// Called by the kernel only, inside an RCU read-side critical section.
-unsafe extern "C" fn lookup_listener<T: Hooks>(
-    priv_: *mut c_void,
-    sk: *mut bindings::sock,
-) -> *mut bindings::sock {
-    // SAFETY: the kernel passes our `priv_` and the listener it found.
-    let Some((hooks, sk)) = (unsafe { args::<T>(priv_, sk) }) else {
-        return ptr::null_mut();
-    };
-    // SAFETY: the kernel holds RCU across the call.
-    let rcu = unsafe { ReadSide::assume() };
-    hooks
-        .lookup_listener(&rcu, sk)
-        .map_or(ptr::null_mut(), LocalPtr::as_ptr)
-}
-
-/// `fastsocket_ops.local_listener`.
-///
-/// # Safety
-///
-/// Called by the kernel only, inside an RCU read-side critical section.
-unsafe extern "C" fn local_listener<T: Hooks>(
-    priv_: *mut c_void,
-    sk: *mut bindings::sock,
-    cpu: core::ffi::c_uint,
-) -> *mut bindings::sock {
-    // SAFETY: the kernel passes our `priv_` and the listener being accepted.
-    let Some((hooks, sk)) = (unsafe { args::<T>(priv_, sk) }) else {
-        return ptr::null_mut();
-    };
-    // SAFETY: the kernel holds RCU across the call.
-    let rcu = unsafe { ReadSide::assume() };
-    match hooks.local_listener(&rcu, sk, cpu) {
-        LocalAnswer::None => ptr::null_mut(),
-        // ERR_PTR(-EAGAIN): the kernel calls `local_create`.
-        LocalAnswer::Create => EAGAIN.to_ptr(),
-        LocalAnswer::Local(local) => Sock::into_raw(local),
-    }
-}
-
-/// `fastsocket_ops.local_create`.
-///
-/// # Safety
-///
-/// Called by the kernel only, in process context, with the module pinned.
-unsafe extern "C" fn local_create<T: Hooks>(
-    priv_: *mut c_void,
-    sk: *mut bindings::sock,
-    cpu: core::ffi::c_uint,
-) -> *mut bindings::sock {
-    // SAFETY: the kernel passes our `priv_` and the listener being accepted.
-    let Some((hooks, sk)) = (unsafe { args::<T>(priv_, sk) }) else {
-        return ptr::null_mut();
-    };
-    hooks
-        .local_create(sk, cpu)
-        .map_or(ptr::null_mut(), Sock::into_raw)
-}
-
-/// `fastsocket_ops.accepted`.
-///
-/// # Safety
-///
-/// Called by the kernel only, inside an RCU read-side critical section.
-unsafe extern "C" fn accepted<T: Hooks>(priv_: *mut c_void, sk: *mut bindings::sock, local: bool) {
-    // SAFETY: the kernel passes our `priv_` and the listener accepted from.
-    if let Some((hooks, sk)) = unsafe { args::<T>(priv_, sk) } {
-        // SAFETY: the kernel holds RCU across the call.
-        let rcu = unsafe { ReadSide::assume() };
-        hooks.accepted(&rcu, sk, local);
-    }
-}
-
-/// `EPOLLIN | EPOLLRDNORM`, what a listener with a connection reports.
-const POLL_READABLE: bindings::__poll_t = 0x0001 | 0x0040;
-
-/// `fastsocket_ops.listen_poll`.
-///
-/// # Safety
-///
-/// Called by the kernel only, inside an RCU read-side critical section.
-unsafe extern "C" fn listen_poll<T: Hooks>(
-    priv_: *mut c_void,
-    sk: *mut bindings::sock,
-    cpu: core::ffi::c_uint,
-) -> bindings::__poll_t {
-    // SAFETY: the kernel passes our `priv_` and the polled listener.
-    let Some((hooks, sk)) = (unsafe { args::<T>(priv_, sk) }) else {
-        return 0;
-    };
-    // SAFETY: the kernel holds RCU across the call.
-    let rcu = unsafe { ReadSide::assume() };
-    if hooks.listen_poll(&rcu, sk, cpu) {
-        POLL_READABLE
-    } else {
-        0
-    }
 }
 
 /// `fastsocket_ops.listen_start`.

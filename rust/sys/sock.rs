@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Sockets: the listeners the module enables and the local listeners it
-//! makes for them (`net/ipv4/fastsocket_listen.c` does the socket work).
+//! Sockets: the listeners the module enables and their per-CPU accept
+//! queues (`net/ipv4/fastsocket_listen.c` does the socket work).
 
 use core::ptr::NonNull;
 
 use kernel::{
     bindings,
-    error::{from_err_ptr, to_result},
+    error::to_result,
     prelude::*,
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 
-use super::rcu::ReadSide;
+use crate::pure::uapi::CpuSet;
 
 /// The identity of a socket, for comparisons only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,11 +69,6 @@ impl Sock {
         unsafe { &*ptr.as_ptr().cast::<Self>() }
     }
 
-    /// Gives a counted reference to C, which drops it.
-    pub(crate) fn into_raw(sk: SockRef) -> *mut bindings::sock {
-        ARef::into_raw(sk).cast::<bindings::sock>().as_ptr()
-    }
-
     /// The socket's identity.
     pub(crate) fn id(&self) -> SockId {
         SockId(self.as_ptr() as usize)
@@ -87,25 +82,6 @@ impl Sock {
     /// Takes a reference on the socket.
     pub(crate) fn hold(&self) -> SockRef {
         ARef::from(self)
-    }
-
-    /// The reuseport group of the socket, if any, as an identity.
-    ///
-    /// A racy read: the group may change right after, which only makes a
-    /// local listener of a sibling less likely to be chosen.
-    pub(crate) fn reuseport_group(&self) -> usize {
-        // SAFETY: the socket is live (type invariant); the field is a
-        // pointer read once.
-        unsafe {
-            core::ptr::read_volatile(core::ptr::addr_of!((*self.as_ptr()).sk_reuseport_cb)) as usize
-        }
-    }
-
-    /// Whether the socket is of the IPv6 family.
-    pub(crate) fn is_inet6(&self) -> bool {
-        // SAFETY: the socket is live (type invariant) and its family never
-        // changes.
-        u32::from(unsafe { (*self.as_ptr()).__sk_common.skc_family }) == bindings::AF_INET6
     }
 
     /// Whether the socket is in the `TCP_LISTEN` state now.
@@ -130,12 +106,71 @@ impl Sock {
         }
     }
 
-    /// Sends the accept and poll paths of an enabled listener back to stock.
-    pub(crate) fn disable(&self) {
-        // SAFETY: the socket is live (type invariant); the call clears a
-        // flag atomically.
-        unsafe { bindings::fastsocket_listener_disable(self.as_ptr()) };
+    /// Moves the connections of the listener's per-CPU queues that waited
+    /// `max_age_ms` (0: all) without an accept to its shared queue, where
+    /// any worker takes them; returns how many moved.  Process context.
+    pub(crate) fn rescue(&self, max_age_ms: u32) -> u32 {
+        // SAFETY: the socket is live (type invariant); the call takes only
+        // the queues' own locks.
+        unsafe { bindings::fastsocket_listener_rescue(self.as_ptr(), max_age_ms) }
     }
+
+    /// The listener's per-CPU queues as `FASTSOCKET_IOC_LISTEN_STATE`
+    /// reports them.
+    pub(crate) fn listener_state(&self) -> ListenerState {
+        let mut st = bindings::fastsocket_listener_state::default();
+        // SAFETY: the socket is live (type invariant); `st` is valid for
+        // writes.
+        let enabled = unsafe { bindings::fastsocket_listener_state(self.as_ptr(), &mut st) };
+        ListenerState {
+            enabled,
+            allowed: cpuset_of(&st.allowed),
+            attended: cpuset_of(&st.attended),
+            waiting: st.waiting,
+            memory: st.memory,
+        }
+    }
+}
+
+/// A listener's per-CPU accept queues.
+pub(crate) struct ListenerState {
+    /// New connections may wait on them.
+    pub(crate) enabled: bool,
+    /// The CPUs whose queues may be used.
+    pub(crate) allowed: CpuSet,
+    /// The CPUs whose queues are in use (a pinned worker accepted or polled
+    /// there within the idle time).
+    pub(crate) attended: CpuSet,
+    /// Connections waiting on them.
+    pub(crate) waiting: u32,
+    /// Bytes held for them.
+    pub(crate) memory: u64,
+}
+
+/// Bits per word of a `struct cpumask`.
+const MASK_WORD_BITS: usize = usize::BITS as usize;
+
+/// The CPUs of a `struct cpumask` that a [`CpuSet`] has room for.
+fn cpuset_of(mask: &bindings::cpumask) -> CpuSet {
+    let mut set = CpuSet::default();
+    for (i, word) in mask.bits.iter().enumerate() {
+        for bit in (0..MASK_WORD_BITS).filter(|b| word & (1 << b) != 0) {
+            set.insert(i * MASK_WORD_BITS + bit);
+        }
+    }
+    set
+}
+
+/// A `struct cpumask` of the CPUs of `set` (those the kernel has room
+/// for).
+fn cpumask_of(set: &CpuSet) -> bindings::cpumask {
+    let mut mask = bindings::cpumask::default();
+    for cpu in set.iter() {
+        if let Some(word) = mask.bits.get_mut(cpu / MASK_WORD_BITS) {
+            *word |= 1 << (cpu % MASK_WORD_BITS);
+        }
+    }
+    mask
 }
 
 /// A socket locked by `lock_sock()`.
@@ -164,14 +199,24 @@ impl<'a> Locked<'a> {
         self.sk
     }
 
-    /// Enables local listen on a listening TCP socket of a file.
+    /// Gives a listening TCP socket per-CPU accept queues, used on `cpus`;
+    /// for an enabled one, sets its CPUs.  Process context.
     ///
     /// Fails with `EOPNOTSUPP` for other sockets and for listeners whose
-    /// state a local listener cannot share, `EINVAL` if it does not listen.
-    pub(crate) fn enable(&self) -> Result {
-        // SAFETY: the socket is live and locked (type invariant); its file
-        // is held by whoever handed us the socket.
-        to_result(unsafe { bindings::fastsocket_listener_enable(self.sk.as_ptr()) })
+    /// wakeups are not the stock ones, `EINVAL` if it does not listen,
+    /// `ENOMEM`.
+    pub(crate) fn enable(&self, cpus: &CpuSet) -> Result {
+        let mask = cpumask_of(cpus);
+        // SAFETY: the socket is live and locked (type invariant); `mask`
+        // is valid for reads during the call.
+        to_result(unsafe { bindings::fastsocket_listener_enable(self.sk.as_ptr(), &mask) })
+    }
+
+    /// Sends the listener back to its stock accept queue: every connection
+    /// of its per-CPU queues moves there.  Process context.
+    pub(crate) fn disable(&self) {
+        // SAFETY: the socket is live and locked (type invariant).
+        unsafe { bindings::fastsocket_listener_disable(self.sk.as_ptr()) };
     }
 }
 
@@ -222,154 +267,4 @@ impl Drop for SocketFile {
         // SAFETY: the struct holds a reference on the file (type invariant).
         unsafe { bindings::fput((*self.sock.as_ptr()).file) };
     }
-}
-
-/// A local listener: a per-CPU copy of an enabled listener.
-///
-/// # Invariants
-///
-/// `sk` is a local listener made by `fastsocket_local_create()`, on which
-/// the struct owns the creation reference, and which it destroys on drop.
-pub(crate) struct LocalListener {
-    sk: NonNull<bindings::sock>,
-}
-
-// SAFETY: a local listener is a socket; all its operations may run on any
-// CPU in process context, with the socket's own synchronisation.
-unsafe impl Send for LocalListener {}
-// SAFETY: `&LocalListener` reads counters only.
-unsafe impl Sync for LocalListener {}
-
-/// How long `retire` waits for handshakes in progress, in 10 ms steps.
-const RETIRE_WAIT_STEPS: u32 = 100;
-
-impl LocalListener {
-    /// Makes the local listener of `parent` for `cpu`.  Process context;
-    /// takes the parent's lock, which the caller must not hold.
-    pub(crate) fn create(parent: SockView<'_>, cpu: u32) -> Result<Self> {
-        // SAFETY: `parent` is live and the caller holds its file (it came
-        // from an accept on it); the call makes a new socket.
-        let sk = from_err_ptr(unsafe { bindings::fastsocket_local_create(parent.as_ptr(), cpu) })?;
-        NonNull::new(sk).map(|sk| Self { sk }).ok_or(ENOMEM)
-    }
-
-    /// The local listener as a published table holds it for RCU readers.
-    ///
-    /// The caller (the local listen tables) destroys `self` only after it
-    /// removed every copy of the result from its published tables and a
-    /// grace period passed: that is what makes [`LocalPtr`] valid.
-    pub(crate) fn rcu_ptr(&self) -> LocalPtr {
-        // INVARIANT: `sk` is a local listener (type invariant), RCU-freed,
-        // and its owner destroys it as the method's doc says.
-        LocalPtr(self.sk)
-    }
-
-    /// Takes a reference on the socket.
-    pub(crate) fn hold(&self) -> SockRef {
-        // SAFETY: the socket lives while `self` does (type invariant).
-        unsafe { Sock::from_raw(self.sk) }.hold()
-    }
-
-    /// Connections waiting for accept().
-    pub(crate) fn queued(&self) -> u32 {
-        // SAFETY: the socket is live (type invariant).
-        unsafe { bindings::fastsocket_local_queued(self.sk.as_ptr()) }
-    }
-
-    /// Handshakes in progress.
-    pub(crate) fn pending(&self) -> u32 {
-        // SAFETY: the socket is live (type invariant).
-        unsafe { bindings::fastsocket_local_pending(self.sk.as_ptr()) }
-    }
-
-    /// Moves the queued connections to the listener; returns how many went.
-    /// Process context.
-    pub(crate) fn drain(&self) -> u32 {
-        let before = self.queued();
-        // SAFETY: the socket is live (type invariant); process context.
-        unsafe { bindings::fastsocket_local_drain(self.sk.as_ptr()) };
-        before.saturating_sub(self.queued())
-    }
-
-    /// Moves everything to the listener and closes the local listener; no
-    /// lookup may lead to it any more.  With `wait`, handshakes in progress
-    /// are given up to a second to complete and move too.  Returns how many
-    /// connections moved.  Process context.
-    pub(crate) fn retire(self, wait: bool) -> u32 {
-        let mut moved = self.drain();
-        if wait {
-            for _ in 0..RETIRE_WAIT_STEPS {
-                if self.pending() == 0 {
-                    break;
-                }
-                // SAFETY: process context.
-                unsafe { bindings::msleep(10) };
-                moved += self.drain();
-            }
-        }
-        moved
-        // `drop` destroys it.
-    }
-}
-
-impl Drop for LocalListener {
-    fn drop(&mut self) {
-        // SAFETY: the struct owns the creation reference (type invariant);
-        // no table leads to the socket any more (callers retire it only
-        // after a grace period following its removal).
-        unsafe { bindings::fastsocket_local_destroy(self.sk.as_ptr()) };
-    }
-}
-
-/// A local listener as the published per-CPU tables hold it: a pointer for
-/// RCU readers, neither counted nor owned.
-///
-/// # Invariants
-///
-/// `0` is a local listener made by [`LocalListener::create`], whose memory
-/// is RCU-freed (`SOCK_RCU_FREE`).  It is destroyed only after every table
-/// that holds it was unpublished and a grace period passed (see
-/// [`LocalListener::rcu_ptr`]), so a reader that found it in a table inside
-/// a read-side critical section may use it until the section ends.
-#[derive(Clone, Copy)]
-pub(crate) struct LocalPtr(NonNull<bindings::sock>);
-
-// SAFETY: the pointer is only dereferenced under RCU, on any CPU.
-unsafe impl Send for LocalPtr {}
-// SAFETY: as above.
-unsafe impl Sync for LocalPtr {}
-
-impl LocalPtr {
-    /// The socket, for an RCU reader of a table that holds `self`.
-    pub(crate) fn view<'a>(&self, _rcu: &ReadSide<'a>) -> SockView<'a> {
-        // SAFETY: the socket stays valid until the read-side critical
-        // section of `_rcu` ends (type invariant).
-        unsafe { Sock::from_raw(self.0) }
-    }
-
-    /// Connections waiting for accept(), for an RCU reader.
-    pub(crate) fn queued(&self, _rcu: &ReadSide<'_>) -> u32 {
-        // SAFETY: the socket is valid while `_rcu` is (type invariant).
-        unsafe { bindings::fastsocket_local_queued(self.0.as_ptr()) }
-    }
-
-    /// The pointer, for the hook that returns it to C (not counted: valid
-    /// until the caller's read-side critical section ends).
-    pub(crate) fn as_ptr(self) -> *mut bindings::sock {
-        self.0.as_ptr()
-    }
-}
-
-/// Bytes a local listener of `sk` takes: a sock of its protocol and a
-/// socket with its inode.
-pub(crate) fn local_listener_size(sk: SockView<'_>) -> usize {
-    // SAFETY: the socket is live; `sk_prot` of a TCP socket is a static
-    // `struct proto` and `obj_size` never changes.
-    let sock = unsafe { (*(*sk.as_ptr()).__sk_common.skc_prot).obj_size };
-    sock as usize + core::mem::size_of::<bindings::socket_alloc>()
-}
-
-/// Bytes of an enabled listener's per-CPU wait queues.
-pub(crate) fn wait_queues_size(nr_cpus: u32) -> usize {
-    nr_cpus as usize * core::mem::size_of::<bindings::socket_wq>()
 }
