@@ -73,13 +73,6 @@ impl Tables {
         Ok(())
     }
 
-    /// The enabled listener `id` stopped listening (the kernel disabled it).
-    pub(crate) fn stopped(&self, id: SockId) {
-        // Not under the socket's lock: dropping a reference never frees a
-        // socket whose lock is held (its holder has one too).
-        drop(self.forget(id));
-    }
-
     fn forget(&self, id: SockId) -> Option<SockRef> {
         let mut reg = self.registry.lock();
         reg.as_mut_slice()
@@ -138,8 +131,8 @@ impl Tables {
     /// One round of the rescue: queues that held connections for the idle
     /// time without an accept hand them to the shared queue; with the
     /// feature off, every queue does.  Listeners that stopped listening
-    /// while not enabled (the kernel tells only about enabled ones) are
-    /// forgotten.
+    /// (the kernel disabled them, in any context) are forgotten here, so
+    /// their sockets are freed at most one round late.
     fn rescue(&self) {
         let age = listen_policy::rescue_age_ms(
             settings::get(Setting::Listen) != 0,

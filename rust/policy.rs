@@ -25,7 +25,7 @@ use crate::{
 /// Version of the module.
 const VERSION: &str = "0.3.0";
 
-/// The hooks: the automatic mode, and forgetting listeners that stop.
+/// The hook of the automatic mode.
 struct Policy {
     tables: Arc<Tables>,
 }
@@ -38,10 +38,6 @@ impl hooks::Hooks for Policy {
         // Listeners whose wakeups are not the stock ones (in-kernel users,
         // a ULP) stay stock.
         let _ = self.tables.enable(sk, &listen::all_cpus());
-    }
-
-    fn listen_stop(&self, sk: &Locked<'_>) {
-        self.tables.stopped(sk.sock().id());
     }
 }
 

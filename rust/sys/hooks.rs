@@ -18,15 +18,12 @@ use super::sock::{Locked, Sock, SockView};
 
 /// What the module does at the hook points.
 ///
-/// Both run in process context with the socket locked, may sleep, and may
-/// run on any CPU, concurrently for different sockets.
+/// The hook runs in process context with the socket locked, may sleep,
+/// and may run on any CPU, concurrently for different sockets.
 pub(crate) trait Hooks: Send + Sync {
     /// A TCP socket started listening (only while the automatic mode's
     /// key is on).
     fn listen_start(&self, sk: &Locked<'_>);
-    /// An enabled listener stops listening; its per-CPU queues are empty
-    /// and it is no longer enabled.
-    fn listen_stop(&self, sk: &Locked<'_>);
 }
 
 /// The automatic mode's static key (`fastsocket_auto_listen_key`): while it
@@ -110,7 +107,6 @@ impl<T: Hooks> Registration<T> {
         )?;
         let ops = bindings::fastsocket_ops {
             listen_start: Some(listen_start::<T>),
-            listen_stop: Some(listen_stop::<T>),
             owner: module.as_ptr(),
             priv_: ptr::from_ref(&inner.hooks).cast_mut().cast(),
         };
@@ -164,19 +160,5 @@ unsafe extern "C" fn listen_start<T: Hooks>(priv_: *mut c_void, sk: *mut binding
     if let Some((hooks, sk)) = unsafe { args::<T>(priv_, sk) } {
         // SAFETY: the kernel holds the socket's lock across the call.
         hooks.listen_start(&unsafe { Locked::assume(sk) });
-    }
-}
-
-/// `fastsocket_ops.listen_stop`.
-///
-/// # Safety
-///
-/// Called by the kernel only, in process context, with `sk` locked and the
-/// module pinned.
-unsafe extern "C" fn listen_stop<T: Hooks>(priv_: *mut c_void, sk: *mut bindings::sock) {
-    // SAFETY: the kernel passes our `priv_` and the listener.
-    if let Some((hooks, sk)) = unsafe { args::<T>(priv_, sk) } {
-        // SAFETY: the kernel holds the socket's lock across the call.
-        hooks.listen_stop(&unsafe { Locked::assume(sk) });
     }
 }
