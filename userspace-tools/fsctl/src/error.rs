@@ -123,7 +123,7 @@ impl fmt::Display for Error {
             Error::SocketNotSupported(t) => write!(
                 f,
                 "{t} is a socket local listen does not support (not TCP over IPv4 or IPv6, or \
-                 with TCP-MD5/AO keys, a ULP or sk_user_data)"
+                 a listener with a ULP or whose wakeups are not the stock ones)"
             ),
             Error::Unsupported(what) => write!(f, "{what} is not supported by this kernel"),
             Error::Io { what, err } => write!(f, "{what}: {err}"),

@@ -15,10 +15,11 @@ pub const VERBOSE: &str = "FASTSOCKET_VERBOSE";
 pub struct Config {
     /// `FASTSOCKET_DISABLE=1`: do nothing at all, as if not preloaded.
     pub disabled: bool,
-    /// `FASTSOCKET_CPUS=LIST`: local listeners only on these cpus (and
-    /// workers pinned only to them); all cpus without it.
+    /// `FASTSOCKET_CPUS=LIST`: per-cpu accept queues only on these cpus
+    /// (and workers pinned only to them); all cpus without it.
     pub cpus: Option<CpuSet>,
-    /// `FASTSOCKET_PIN=1`: pin each thread that accepts to its own cpu.
+    /// `FASTSOCKET_PIN=1`: pin each thread that accepts to its own cpu
+    /// (only pinned workers use the per-cpu accept queues).
     pub pin: bool,
     /// `FASTSOCKET_VERBOSE=1`: a line for every listener enabled.
     pub verbose: bool,

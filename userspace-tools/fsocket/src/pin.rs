@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `FASTSOCKET_PIN`: each thread that accepts is pinned to a cpu of its own.
+//! The kernel gives a listener's per-cpu accept queue only to tasks whose
+//! affinity is exactly that cpu: unpinned workers take from the shared
+//! queue, as on stock Linux, so servers that do not pin their workers get
+//! locality only with this.
 //!
 //! Servers fork their workers after `listen()`, so the turn counter lives in
 //! a shared anonymous mapping made at that point: every process forked
