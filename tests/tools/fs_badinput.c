@@ -5,12 +5,21 @@
  * Every case prints "ok NAME" or "FAIL NAME: ..."; the exit status is the
  * number of failures.  Run as root; some cases drop to an unprivileged uid
  * in a child.  Built against include/uapi/linux/fastsocket.h.
+ *
+ * LISTEN_STATE's nr_local/local are the cpus whose accept queue of the
+ * listener is in use now: a task pinned to that cpu (affinity of exactly
+ * one cpu) accepted from or polled the listener within listen_idle_ms.
+ * Unpinned acceptors use the listener's shared queue and attend no cpu.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +92,45 @@ static int enabled(int fd)
 	return !!(st.state & FASTSOCKET_STATE_ENABLED);
 }
 
+static int state_of(int fd, struct fastsocket_listen_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	st->fd = fd;
+	return ioctl(dev, FASTSOCKET_IOC_LISTEN_STATE, st);
+}
+
+/*
+ * LISTEN_STATE of a socket that is not an enabled TCP listener (UDP, UNIX,
+ * raw, netlink, packet, a TCP socket that does not listen): nothing
+ * enabled, nothing in use, no memory, and no read of what the socket does
+ * not have (the module must not take any socket for a TCP listener).
+ * EOPNOTSUPP is a fine answer too.
+ */
+static void expect_no_state(const char *name, int fd)
+{
+	struct fastsocket_listen_state st;
+	int rc = state_of(fd, &st);
+
+	if (rc && errno == EOPNOTSUPP) {
+		printf("ok %s (EOPNOTSUPP)\n", name);
+		return;
+	}
+	if (rc) {
+		printf("FAIL %s: errno %d (%s)\n", name, errno, strerror(errno));
+		failures++;
+		return;
+	}
+	if (st.state || st.nr_local || st.queued || st.memory) {
+		printf("FAIL %s: state %#x, %u cpus in use, %u queued, %llu bytes\n",
+		       name, st.state, st.nr_local, st.queued,
+		       (unsigned long long)st.memory);
+		failures++;
+		return;
+	}
+	printf("ok %s\n", name);
+}
+
 static void expect_disabled(const char *name, int fd)
 {
 	if (enabled(fd) == 0) {
@@ -122,6 +170,40 @@ static void race_close(void)
 	check("close while enabling", bad ? -1 : 0, 0);
 }
 
+/* LISTEN and UNLISTEN of one listener racing on two threads */
+static void *unlisten_loop(void *arg)
+{
+	int fd = *(int *)arg, bad = 0;
+
+	for (int i = 0; i < 2000; i++)
+		if (do_unlisten(fd) && errno != EINVAL)
+			bad++;
+	return (void *)(long)bad;
+}
+
+static void race_unlisten(void)
+{
+	int fd = tcp_listener(AF_INET6), bad = 0;
+	pthread_t t;
+	void *ret;
+
+	if (fd < 0 || pthread_create(&t, NULL, unlisten_loop, &fd)) {
+		check("listen and unlisten racing", -1, 0);
+		return;
+	}
+	for (int i = 0; i < 2000; i++)
+		if (do_listen(fd, 0, NULL))
+			bad++;
+	pthread_join(t, &ret);
+	bad += (int)(long)ret;
+	/* Whoever won last, the listener is one or the other, and works. */
+	if (do_listen(fd, 0, NULL) || enabled(fd) != 1 || do_unlisten(fd) ||
+	    enabled(fd) != 0 || do_unlisten(fd) != -1)
+		bad++;
+	close(fd);
+	check("listen and unlisten racing", bad ? -1 : 0, 0);
+}
+
 /* fork, exec and exit around enabled listeners */
 static void fork_exec_exit(void)
 {
@@ -155,12 +237,174 @@ static void fork_exec_exit(void)
 	check("fork, exec and exit", bad ? -1 : 0, 0);
 }
 
+/* A connection to the listener lfd from this thread, or -1. */
+static int connect_to(int lfd)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+	int c;
+
+	if (getsockname(lfd, (void *)&a, &len))
+		return -1;
+	c = socket(a.ss_family, SOCK_STREAM, 0);
+	if (c < 0)
+		return -1;
+	if (connect(c, (void *)&a, len)) {
+		close(c);
+		return -1;
+	}
+	return c;
+}
+
+/* TCP_INFO of a listener: every connection waiting for accept(). */
+static int waiting(int lfd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return -1;
+	return ti.tcpi_unacked;
+}
+
+static int in_use(const struct fastsocket_listen_state *st, int cpu)
+{
+	return cpu >= 0 && cpu < FASTSOCKET_CPUSET_WORDS * 64 &&
+	       (st->local[cpu / 64] >> (cpu % 64) & 1);
+}
+
+/*
+ * Which cpus' accept queues of the enabled listener lfd are in use: an
+ * accept by an unpinned thread puts none in use; a poll or accept by a
+ * thread pinned to cpu c puts c in use, and a connection completed on c
+ * then waits on c's queue, where LISTEN_STATE (queued) and TCP_INFO (every
+ * waiting connection, as ss's Recv-Q) both count it.  A queue stays in use
+ * for listen_idle_ms (200 ms) after the last accept or poll: a try that a
+ * stalled vCPU made slower than that is tried again.
+ */
+static void attended(int lfd)
+{
+	struct fastsocket_listen_state st, after;
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	cpu_set_t all, one;
+	int c, s, cpu, w, ok = 0;
+
+	if (sched_getaffinity(0, sizeof(all), &all)) {
+		printf("FAIL state: sched_getaffinity: %s\n", strerror(errno));
+		failures++;
+		return;
+	}
+	if (CPU_COUNT(&all) > 1) {
+		c = connect_to(lfd);
+		s = accept(lfd, NULL, NULL);
+		if (c < 0 || s < 0 || state_of(lfd, &st)) {
+			printf("FAIL state after an unpinned accept: %s\n",
+			       strerror(errno));
+			failures++;
+		} else if (st.nr_local) {
+			printf("FAIL state after an unpinned accept: %u cpus in use\n",
+			       st.nr_local);
+			failures++;
+		} else {
+			printf("ok state after an unpinned accept: no cpu in use\n");
+		}
+		close(s);
+		close(c);
+	} else {
+		/* One cpu: every task is pinned to it. */
+		printf("ok state after an unpinned accept (one cpu: skipped)\n");
+	}
+
+	cpu = sched_getcpu();
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (cpu < 0 || sched_setaffinity(0, sizeof(one), &one)) {
+		printf("FAIL state: cannot pin to cpu %d: %s\n", cpu,
+		       strerror(errno));
+		failures++;
+		return;
+	}
+	for (int try = 1; try <= 3 && !ok; try++) {
+		/* A poll by the pinned thread puts its cpu's queue in use. */
+		poll(&p, 1, 0);
+		c = connect_to(lfd);
+		if (c < 0 || poll(&p, 1, 2000) != 1) {
+			printf("FAIL state: no connection to accept on cpu %d\n",
+			       cpu);
+			failures++;
+			close(c);
+			break;
+		}
+		state_of(lfd, &st);
+		w = waiting(lfd);
+		s = accept(lfd, NULL, NULL);
+		state_of(lfd, &after);
+		ok = st.nr_local == 1 && in_use(&st, cpu) && st.queued == 1 &&
+		     w == 1 && s >= 0 && after.nr_local == 1 &&
+		     in_use(&after, cpu) && after.queued == 0;
+		if (!ok)
+			printf("# try %d on cpu %d: %u cpus in use (cpu %d: %d), "
+			       "%u queued on them, TCP_INFO %d waiting; after "
+			       "the accept (%d) %u in use, %u queued\n", try, cpu,
+			       st.nr_local, cpu, in_use(&st, cpu), st.queued, w,
+			       s, after.nr_local, after.queued);
+		if (s >= 0 && ok)
+			expect_no_state("state: a connection accepted from an enabled listener",
+					s);
+		close(s);
+		close(c);
+	}
+	if (ok) {
+		printf("ok state after a pinned poll: cpu %d in use, its connection "
+		       "queued there and counted by TCP_INFO\n", cpu);
+	} else {
+		printf("FAIL state after a pinned poll and accept on cpu %d: "
+		       "see the tries above\n", cpu);
+		failures++;
+	}
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
+/*
+ * A listener with a TCP-MD5 key: its keys are checked against the listener
+ * itself, so it may be enabled.
+ */
+static void md5_listener(void)
+{
+	struct tcp_md5sig md5 = { .tcpm_keylen = 8 };
+	struct sockaddr_in *peer = (void *)&md5.tcpm_addr;
+	int fd = tcp_listener(AF_INET);
+
+	peer->sin_family = AF_INET;
+	peer->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memcpy(md5.tcpm_key, "fastsock", 8);
+	if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md5,
+				 sizeof(md5))) {
+		if (fd >= 0 && errno == ENOPROTOOPT) {
+			printf("ok listen: TCP-MD5 keyed listener (no CONFIG_TCP_MD5SIG: skipped)\n");
+		} else {
+			printf("FAIL listen: TCP-MD5 keyed listener: %s\n",
+			       strerror(errno));
+			failures++;
+		}
+		close(fd);
+		return;
+	}
+	check("listen: TCP-MD5 keyed listener", do_listen(fd, 0, NULL), 0);
+	if (enabled(fd) != 1) {
+		printf("FAIL state: the TCP-MD5 keyed listener is not enabled\n");
+		failures++;
+	}
+	close(fd);
+}
+
 int main(void)
 {
 	struct fastsocket_info info = { .size = sizeof(info) };
 	struct fastsocket_listen req;
 	__u64 cpus[FASTSOCKET_CPUSET_WORDS];
-	int fd, tcp, udp, unx, raw, cli;
+	int fd, fd2, tcp, udp, unx, raw, cli, nl, pk;
 	char *page;
 	pid_t pid;
 	int status;
@@ -250,6 +494,26 @@ int main(void)
 	check("listen: connected TCP", do_listen(cli, 0, NULL), EINVAL);
 	check("unlisten: never enabled", do_unlisten(tcp), EINVAL);
 
+	/* The state of sockets that are no enabled listener */
+	fd2 = open("/proc/self/status", O_RDONLY);
+	{
+		struct fastsocket_listen_state st;
+
+		check("state: not a socket", state_of(fd2, &st), ENOTSOCK);
+	}
+	close(fd2);
+	expect_no_state("state: UDP", udp);
+	expect_no_state("state: UNIX listener", unx);
+	expect_no_state("state: raw", raw);
+	nl = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	expect_no_state("state: netlink", nl);
+	pk = socket(AF_PACKET, SOCK_DGRAM, 0);
+	expect_no_state("state: packet", pk);
+	expect_no_state("state: unconnected TCP", fd);
+	expect_no_state("state: connected TCP", cli);
+	expect_no_state("state: TCP listener never enabled", tcp);
+	md5_listener();
+
 	/* The good path, then a cpu subset */
 	check("listen", do_listen(tcp, 0, NULL), 0);
 	check("listen: again", do_listen(tcp, 0, NULL), 0);
@@ -263,31 +527,16 @@ int main(void)
 			printf("FAIL state: not enabled, or no memory or cpus\n");
 			failures++;
 		} else {
-			printf("ok state: enabled, %u local, %llu bytes\n",
+			printf("ok state: enabled, %u cpus in use, %llu bytes\n",
 			       st.nr_local, (unsigned long long)st.memory);
 		}
-		/* One accept makes this cpu's local listener. */
-		{
-			struct sockaddr_in a;
-			socklen_t len = sizeof(a);
-			int c = socket(AF_INET, SOCK_STREAM, 0), s;
-
-			getsockname(tcp, (void *)&a, &len);
-			connect(c, (void *)&a, len);
-			s = accept(tcp, NULL, NULL);
-			close(s);
-			close(c);
-		}
-		if (ioctl(dev, FASTSOCKET_IOC_LISTEN_STATE, &st) ||
-		    st.nr_local != 1) {
-			printf("FAIL state: %u local listeners after an accept\n",
+		if (st.nr_local) {
+			printf("FAIL state: %u cpus in use before any accept\n",
 			       st.nr_local);
 			failures++;
-		} else {
-			printf("ok state after an accept: %u local, %llu bytes\n",
-			       st.nr_local, (unsigned long long)st.memory);
 		}
 	}
+	attended(tcp);
 	check("unlisten", do_unlisten(tcp), 0);
 	check("unlisten: again", do_unlisten(tcp), EINVAL);
 	expect_disabled("state after unlisten", tcp);
@@ -313,6 +562,7 @@ int main(void)
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1, 0);
 
 	race_close();
+	race_unlisten();
 	fork_exec_exit();
 
 	printf("%d failures\n", failures);

@@ -90,6 +90,47 @@ static void traffic(const char *name, int fd)
 	close(c);
 }
 
+/*
+ * A thread pinned to cpu accepts from fd: that cpu's accept queue is in use
+ * (nr_local and local name it) for listen_idle_ms after, and the accepted
+ * connection waits nowhere (queued 0).  A try slower than the idle time (a
+ * stalled vCPU) is tried again.
+ */
+static void pinned_accept(int fd, long cpu)
+{
+	struct fastsocket_listen_state st = { 0 };
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	cpu_set_t all, one;
+	int ok = 0;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_getaffinity(0, sizeof(all), &all) ||
+	    sched_setaffinity(0, sizeof(one), &one)) {
+		printf("FAIL state_in_use: cannot pin to cpu %ld: %s\n", cpu,
+		       strerror(errno));
+		failures++;
+		return;
+	}
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	for (int try = 0; try < 3 && !ok; try++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0), s = -1;
+
+		if (!connect(c, (struct sockaddr *)&a, len))
+			s = accept(fd, NULL, NULL);
+		ok = s >= 0 && !local_listen_state(fd, &st) &&
+		     st.nr_local == 1 && st.queued == 0 &&
+		     (st.local[cpu / 64] >> (cpu % 64) & 1);
+		close(s);
+		close(c);
+	}
+	printf("%s state_in_use: cpu %ld (%u in use, %u queued)\n",
+	       ok ? "ok" : "FAIL", cpu, st.nr_local, st.queued);
+	failures += !ok;
+	sched_setaffinity(0, sizeof(all), &all);
+}
+
 static int present(void)
 {
 	struct fastsocket_listen_state st = { 0 };
@@ -124,6 +165,7 @@ static int present(void)
 	       st.cpus[(ncpus - 1) / 64] == 1ULL << ((ncpus - 1) % 64) ? "ok" : "FAIL");
 	failures += st.cpus[(ncpus - 1) / 64] != 1ULL << ((ncpus - 1) % 64);
 	traffic("accept_cpus", fd);
+	pinned_accept(fd, ncpus - 1);
 
 	CPU_ZERO(&set);
 	CPU_SET(1023, &set);
