@@ -10,6 +10,11 @@
 # connection the cpu that accepted it and the cpu that processed its
 # packets (SO_INCOMING_CPU); "locality" is the fraction where they agree.
 # The probe costs the same in every way, so the ways compare fairly.
+#
+# Both pin their workers, one per cpu (nginx's worker_cpu_affinity,
+# haproxy's cpu-map): fastsocket uses a cpu's accept queue only for tasks
+# pinned to that cpu, and serves unpinned ones from the listener's shared
+# queue, as stock does.
 
 FS_TOOLS=$FS_TOP/userspace-tools/target/release
 FS_PRELOAD=$FS_TOOLS/libfsocket.so

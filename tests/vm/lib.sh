@@ -43,7 +43,8 @@ load() {
 }
 
 # rmmod waits for nothing: it fails with EAGAIN while a hook that may
-# sleep (making a local listener) holds the module, so try again.
+# sleep (enabling a listener in the auto mode, forgetting one that stops)
+# holds the module, so try again.
 unload() {
 	for _ in $(seq 50); do
 		rmmod fastsocket 2>/tmp/rmmod.err && return 0
@@ -63,6 +64,16 @@ proc_total() {
 		NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
 		c { s += $c }
 		END { if (!c) exit 1; print s + 0 }' "$FS_PROC" ||
+		fail "no column $1 in $FS_PROC"
+}
+
+# One column of /proc/net/fastsocket for one cpu: proc_cpu COLUMN CPU (0
+# if the cpu has no row, being offline).
+proc_cpu() {
+	awk -v col="$1" -v cpu="$2" '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+		c && $1 == cpu { v = $c }
+		END { if (!c) exit 1; print v + 0 }' "$FS_PROC" ||
 		fail "no column $1 in $FS_PROC"
 }
 

@@ -9,7 +9,9 @@ n=${FS_AUTO_CONNS:-600}
 cpus=$(nproc)
 
 # probe_listener: a fresh pinned server takes 50 connections; sets
-# PROBE_LOCAL to the SYNs a local listener took meanwhile.
+# PROBE_LOCAL to the connections that waited on their cpu's accept queue
+# meanwhile (only an enabled listener has such queues, and its workers are
+# pinned, so that they use them).
 probe_listener() {
 	local before
 	before=$(proc_total syn_local)

@@ -74,6 +74,9 @@ run status --json
 jq -e --arg v "$version" '.loaded and .version == $v and .features.listen == true
 	and .features["listen-auto"] == false and (.settings["listen-idle-ms"] | type) == "number"' \
 	<<<"$OUT" >/dev/null || fail "status --json: $OUT"
+# FASTSOCKET_IOC_INFO's version is the one the module says it is.
+said=$(dmesg | sed -n 's/.*fastsocket \([0-9.]*\) loaded.*/\1/p' | tail -n 1)
+[ "$version" = "$said" ] || fail "status shows version $version, the module said it is '$said'"
 kv version "$version"
 kv nr_cpu_ids "$nr_cpu_ids"
 
@@ -120,7 +123,12 @@ run_nobody status
 [ "$RC" = 0 ] && [ "$(field listen)" = on ] || fail "status as nobody: $RC, $OUT $ERR"
 
 # --- Counters.
-fs_server --listen 127.0.0.1:0 --workers 2 --mode process --local-listen
+# Workers pinned one per cpu (of the first two): a cpu's accept queue is in
+# use only while a worker pinned there accepts or polls, for listen_idle_ms
+# after; the longest idle time keeps them in use until the socket's state
+# is read below.
+fs_sysctl listen_idle_ms 60000
+fs_server --listen 127.0.0.1:0 --workers 2 --pin --mode process --local-listen
 fs_client "$SERVER_ADDR" 200 /tmp/c.json
 columns="lookup_ipv4 lookup_ipv6 syn_local syn_global accept_local accept_global moved local_listeners"
 # Nothing arrives now, but a scan may still move a connection: compare
@@ -192,10 +200,16 @@ echo "$OUT"
 [ "$(field local-listen)" = enabled ] || fail "socket $pid/$fd: not enabled: $OUT"
 [ "$(field address)" = "$SERVER_ADDR" ] || fail "socket $pid/$fd: address is not $SERVER_ADDR: $OUT"
 [ "$(field listening)" = yes ] || fail "socket $pid/$fd: not listening: $OUT"
+# The cpus whose accept queue is in use: those of the two pinned workers.
+in_use=0-1 count=2
+[ "$(nproc)" = 1 ] && in_use=0 count=1
+[ "$(field cpus-in-use)" = "$in_use" ] && [ "$(field queues-in-use)" = "$count" ] ||
+	fail "socket $pid/$fd: not cpus $in_use in use: $OUT"
 run socket "$pid/$fd" --json
-jq -e '.enabled and .local_listeners >= 1 and (.local_cpus | length) == .local_listeners
+jq -e --arg in_use "$in_use" --argjson count "$count" '.enabled and .local_cpulist == $in_use
+	and .local_listeners == $count and (.local_cpus | length) == .local_listeners
 	and .allowed_cpulist != "" and .memory > 0' <<<"$OUT" >/dev/null ||
-	fail "socket $pid/$fd --json: $OUT"
+	fail "socket $pid/$fd --json: not cpus $in_use in use: $OUT"
 kv socket_local_listeners "$(jq .local_listeners <<<"$OUT")"
 kv socket_allowed_cpus "$(jq -r .allowed_cpulist <<<"$OUT")"
 kv socket_memory "$(jq .memory <<<"$OUT")"

@@ -63,7 +63,7 @@ calls refused FASTSOCKET_CPUS=1000
 	fail "refused: expected one line, got: $(cat /tmp/refused.err)"
 cat /tmp/refused.err
 
-# FASTSOCKET_CPUS: only the cpus named get local listeners.
+# FASTSOCKET_CPUS: only the cpus named may use their accept queues.
 last=$((cpus - 1))
 calls some_cpus FASTSOCKET_CPUS=$last FASTSOCKET_VERBOSE=1
 grep -q "local listen on cpus $last\$" /tmp/some_cpus.err ||

@@ -3,8 +3,9 @@
 # a threaded one (a thread per cpu), a single-threaded one, and forked
 # workers pinned by libfsocket.so itself (FASTSOCKET_PIN=1), each on stock
 # 6.12, with libfsocket.so and in the auto mode.  Every connection
-# completes; the pinned ones are local under fastsocket.  Pinned epoll
-# workers are woken on their own cpu.
+# completes; the pinned ones are local under fastsocket (unpinned workers
+# use the listener's shared queue, as on stock).  Pinned epoll workers are
+# woken on their own cpu.
 . "$FS_TOP/tests/vm/lib.sh"
 . "$FS_TOP/tests/vm/apps.sh"
 
@@ -64,9 +65,11 @@ fi
 
 # Epoll workers that all start on cpu 0 and that libfsocket.so pins: each
 # must be pinned before it registers the listener with epoll, or the
-# worker of the last cpu waits on cpu 0's wait queue and the connections
-# of its own cpu wait for the scan thread (they "move").  The client runs
-# on the last cpu only, so that nothing else wakes that worker.
+# worker of the last cpu waits on cpu 0's accept queue while the
+# connections of its own cpu wait on the last cpu's (its accepts there put
+# that queue in use), until the rescue moves them to the shared queue
+# (they "move").  The client runs on the last cpu only, so that nothing
+# else wakes that worker.
 if [ "$cpus" -gt 1 ]; then
 	mode_setup preload
 	moved=$(proc_total moved)
