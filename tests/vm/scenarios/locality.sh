@@ -7,6 +7,14 @@
 # local listen, over loopback and across a veth pair between two network
 # namespaces with RPS spreading the server side's packets over every cpu
 # (a NIC's RSS).  FS_LOCALITY_CONNS sets the connections per run.
+#
+# A cpu's accept queue is used while a worker pinned there accepted or
+# polled within listen_idle_ms; the last check is that locality survives
+# workers that sat idle for longer than that: epoll workers with
+# EPOLLEXCLUSIVE (nginx's way) that served every cpu, then idle, then one
+# connection at a time from the last cpu (FS_LOCALITY_IDLE_CONNS).  Its
+# worker must get them: a shared-queue wakeup with EPOLLEXCLUSIVE goes to
+# the first idle worker registered, which need not be the last cpu's.
 . "$FS_TOP/tests/vm/lib.sh"
 
 n=${FS_LOCALITY_CONNS:-1000}
@@ -56,6 +64,25 @@ syn_local=$(($(proc_total syn_local) - before_local))
 syn_global=$(($(proc_total syn_global) - before_global))
 accept_local=$(proc_total accept_local)
 moved=$(proc_total moved)
+
+# Idle, then light load from the last cpu.
+if [ "$cpus" -gt 1 ]; then
+	m=${FS_LOCALITY_IDLE_CONNS:-200}
+	last=$((cpus - 1))
+	fs_server --listen 127.0.0.1:0 --workers "$cpus" --pin --mode thread --accept-mode epoll \
+		--epoll-exclusive --local-listen
+	fs_client "$SERVER_ADDR" "$n" /tmp/idle-warm.json --threads "$cpus" --pin --timeout 10
+	# Longer than listen_idle_ms (200 ms) with nothing to accept.
+	sleep 1
+	accepts=$(($(proc_cpu accept_local "$last") + $(proc_cpu accept_global "$last")))
+	taskset -pc "$last" $$ >/dev/null
+	fs_client "$SERVER_ADDR" "$m" /tmp/idle.json --threads 1 --pin --timeout 10
+	taskset -pc "0-$last" $$ >/dev/null
+	accepts=$(($(proc_cpu accept_local "$last") + $(proc_cpu accept_global "$last") - accepts))
+	fs_server_stop /tmp/idle.server.json
+	kv idle_epoll_last_cpu_accepts "$accepts"
+	kv idle_epoll_last_cpu_fraction "$(awk -v a="$accepts" -v m="$m" 'BEGIN { printf "%.3f", a / m }')"
+fi
 cat "$FS_PROC"
 unload
 
@@ -76,3 +103,7 @@ for label in process thread epoll veth; do
 		fail "fastsocket_$label: locality $frac < 0.9"
 done
 [ "$syn_local" -ge $((4 * n * 9 / 10)) ] || fail "only $syn_local SYNs matched locally"
+if [ "$cpus" -gt 1 ]; then
+	[ "$accepts" -ge $((m * 9 / 10)) ] ||
+		fail "after idling, only $accepts of $m connections from cpu $last were accepted there"
+fi
