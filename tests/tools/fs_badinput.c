@@ -204,6 +204,37 @@ static void race_unlisten(void)
 	check("listen and unlisten racing", bad ? -1 : 0, 0);
 }
 
+/*
+ * shutdown() of an enabled listener disables it; listening again does not
+ * enable it (UNLISTEN: EINVAL), enabling it again does.
+ */
+static void shutdown_relisten(void)
+{
+	int fd = tcp_listener(AF_INET), bad = 0;
+
+	if (fd < 0 || do_listen(fd, 0, NULL) || enabled(fd) != 1)
+		bad |= 1;
+	if (shutdown(fd, SHUT_RD) || enabled(fd) != 0)
+		bad |= 2;
+	if (listen(fd, 16) || enabled(fd) != 0)
+		bad |= 4;
+	if (do_unlisten(fd) != -1 || errno != EINVAL)
+		bad |= 8;
+	if (do_listen(fd, 0, NULL) || enabled(fd) != 1 || do_unlisten(fd) ||
+	    enabled(fd) != 0)
+		bad |= 16;
+	close(fd);
+	if (bad) {
+		printf("FAIL shutdown, listen again: failed steps %#x (1 enable, "
+		       "2 shutdown disables, 4 listen again stays disabled, "
+		       "8 UNLISTEN is EINVAL, 16 enable and disable again)\n",
+		       bad);
+		failures++;
+	} else {
+		printf("ok shutdown disables, listening again does not enable\n");
+	}
+}
+
 /* fork, exec and exit around enabled listeners */
 static void fork_exec_exit(void)
 {
@@ -561,6 +592,7 @@ int main(void)
 	check("unprivileged user, own socket",
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1, 0);
 
+	shutdown_relisten();
 	race_close();
 	race_unlisten();
 	fork_exec_exit();
