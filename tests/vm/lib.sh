@@ -42,9 +42,9 @@ load() {
 	fail "/dev/fastsocket did not appear"
 }
 
-# rmmod waits for nothing: it fails with EAGAIN while a hook that may
-# sleep (enabling a listener in the auto mode, forgetting one that stops)
-# holds the module, so try again.
+# rmmod waits for nothing: it fails with EAGAIN while something holds the
+# module (a hook that may sleep, enabling a listener in the auto mode; an
+# open /dev/fastsocket), so try again.
 unload() {
 	for _ in $(seq 50); do
 		rmmod fastsocket 2>/tmp/rmmod.err && return 0
