@@ -82,7 +82,7 @@ if [ "$cpus" -gt 1 ]; then
 	moved=$(($(proc_total moved) - moved))
 	kv epoll_pinned_moved "$moved"
 	kv epoll_pinned_conn_per_sec "$(json_field /tmp/epoll.json conn_per_sec)"
-	[ "$moved" = 0 ] || fail "FASTSOCKET_PIN, epoll workers: $moved connections waited for the scan thread"
+	[ "$moved" = 0 ] || fail "FASTSOCKET_PIN, epoll workers: $moved connections waited for the rescue (moved to the shared queue)"
 fi
 if is_loaded; then
 	fs_sysctl listen_auto 0
