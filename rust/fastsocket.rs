@@ -3,9 +3,11 @@
 //! Fastsocket: per-core partitioning of the TCP stack for short-lived
 //! connections.
 //!
-//! The module keeps, for every listening socket enabled for local listen,
-//! a local listener per CPU where a worker of it accepts, and gives that
-//! CPU's SYNs to it.  It is controlled through `/dev/fastsocket` and
+//! The kernel gives a listening socket enabled for local listen one accept
+//! queue per CPU, where the connections completed on that CPU wait for the
+//! workers pinned there.  This module decides which listeners are enabled
+//! (`/dev/fastsocket`, the automatic mode), hands connections nobody
+//! accepts to the listener's shared queue, keeps the switches in
 //! `/proc/sys/net/fastsocket`, and reports per-CPU counters in
 //! `/proc/net/fastsocket`.  See `Documentation/design.rst` and
 //! `Documentation/local-listen.rst`.

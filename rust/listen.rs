@@ -67,7 +67,13 @@ impl Tables {
     /// per-CPU queues moves to its shared queue.  `EINVAL` if it was not
     /// enabled.
     pub(crate) fn disable(&self, sk: &Locked<'_>) -> Result {
-        let l = self.forget(sk.sock().id()).ok_or(EINVAL)?;
+        // The kernel's word: a listener that stopped and listens again is
+        // no longer enabled, though the registry may not have seen it yet.
+        let enabled = sk.sock().listener_state().enabled;
+        let l = self.forget(sk.sock().id());
+        if !enabled || l.is_none() {
+            return Err(EINVAL);
+        }
         sk.disable();
         drop(l);
         Ok(())

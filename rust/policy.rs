@@ -102,12 +102,9 @@ impl kernel::Module for Fastsocket {
             tables: tables.clone(),
         };
         let scanner = kthread::Thread::spawn(c_str!("fastsocket"), tables.clone())?;
-        let hooks = hooks::Registration::register(
-            Policy {
-                tables: tables.clone(),
-            },
-            module,
-        )
+        let hooks = hooks::Registration::register(Policy {
+            tables: tables.clone(),
+        })
         .inspect_err(|e| {
             pr_err!(
                 "cannot register the hooks (errno {}): is another module registered?\n",

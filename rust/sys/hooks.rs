@@ -12,7 +12,7 @@ use core::{
     ptr::{self, NonNull},
 };
 
-use kernel::{bindings, error::to_result, prelude::*, types::Opaque, ThisModule};
+use kernel::{bindings, error::to_result, prelude::*, types::Opaque};
 
 use super::sock::{Locked, Sock, SockView};
 
@@ -72,7 +72,9 @@ struct Inner<T: Hooks> {
 
 /// A registration of a [`Hooks`] implementation with the kernel.
 ///
-/// Only one can exist at a time, kernel-wide; dropping it unregisters.
+/// Only one can exist at a time, kernel-wide; dropping it unregisters and
+/// waits until no hook runs any more (SRCU), so the hooks never outlive
+/// the registration, even when the module's init fails after making it.
 ///
 /// # Invariants
 ///
@@ -82,7 +84,7 @@ pub(crate) struct Registration<T: Hooks> {
 }
 
 // SAFETY: the only raw pointers in a `Registration` point into its own
-// allocation (the table's `priv_`) or to the module.  Dropping it on another
+// allocation (the table's `priv_`).  Dropping it on another
 // thread is fine: `fastsocket_unregister` may be called from any process
 // context.
 unsafe impl<T: Hooks> Send for Registration<T> {}
@@ -93,10 +95,10 @@ unsafe impl<T: Hooks> Send for Registration<T> {}
 unsafe impl<T: Hooks> Sync for Registration<T> {}
 
 impl<T: Hooks> Registration<T> {
-    /// Registers `hooks`; process-context hooks pin `module`.
+    /// Registers `hooks`.
     ///
     /// Fails with `EBUSY` while another module is registered.
-    pub(crate) fn register(hooks: T, module: &'static ThisModule) -> Result<Self> {
+    pub(crate) fn register(hooks: T) -> Result<Self> {
         let inner = KBox::pin(
             Inner {
                 ops: Opaque::uninit(),
@@ -107,7 +109,6 @@ impl<T: Hooks> Registration<T> {
         )?;
         let ops = bindings::fastsocket_ops {
             listen_start: Some(listen_start::<T>),
-            owner: module.as_ptr(),
             priv_: ptr::from_ref(&inner.hooks).cast_mut().cast(),
         };
         // SAFETY: `inner.ops` is valid for writes and nobody else sees it yet.
@@ -122,10 +123,9 @@ impl<T: Hooks> Registration<T> {
 
 impl<T: Hooks> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: the table is the registered one (type invariant).  Every
-        // hook holds the module while it runs, so none runs once the
-        // module's exit runs this; the call also waits for an RCU grace
-        // period, after which nobody reads the table.
+        // SAFETY: the table is the registered one (type invariant).  The
+        // call waits for an SRCU grace period: once it returns, no hook runs
+        // and nobody reads the table, so `inner` may be freed.
         unsafe { bindings::fastsocket_unregister(self.inner.ops.get()) };
     }
 }
@@ -136,7 +136,7 @@ impl<T: Hooks> Drop for Registration<T> {
 ///
 /// `priv_` must be the `priv_` of the registered table of a live
 /// [`Registration<T>`], and `sk` a socket valid for `'a`, which holds while
-/// the kernel calls one of the hooks.
+/// the kernel calls the hook.
 unsafe fn args<'a, T: Hooks>(
     priv_: *mut c_void,
     sk: *mut bindings::sock,
@@ -153,8 +153,8 @@ unsafe fn args<'a, T: Hooks>(
 ///
 /// # Safety
 ///
-/// Called by the kernel only, in process context, with `sk` locked and the
-/// module pinned.
+/// Called by the kernel only, in process context, with `sk` locked, inside
+/// the SRCU read-side section that `Registration::drop` waits for.
 unsafe extern "C" fn listen_start<T: Hooks>(priv_: *mut c_void, sk: *mut bindings::sock) {
     // SAFETY: the kernel passes our `priv_` and the new listener.
     if let Some((hooks, sk)) = unsafe { args::<T>(priv_, sk) } {

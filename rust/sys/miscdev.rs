@@ -76,6 +76,12 @@ impl<T: Ioctl> Registration<T> {
         let mut fops: bindings::file_operations = unsafe { core::mem::zeroed() };
         fops.owner = module.as_ptr();
         fops.unlocked_ioctl = Some(ioctl::<T>);
+        // The ABI structures have one layout for 32- and 64-bit callers
+        // (fixed-size fields, explicit padding): only the pointer converts.
+        #[cfg(CONFIG_COMPAT)]
+        {
+            fops.compat_ioctl = Some(bindings::compat_ptr_ioctl);
+        }
         // SAFETY: nobody else sees `inner` yet.
         unsafe { inner.fops.get().write(fops) };
         // SAFETY: as above.
