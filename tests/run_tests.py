@@ -360,6 +360,10 @@ TEST_TOOLS = {
     "fs_badinput": ["-O2", "-Wall", "-pthread", "tests/tools/fs_badinput.c"],
     "fs_listen_calls": ["-O2", "-Wall", "-Werror", "tests/tools/fs_listen_calls.c"],
     "fs_semantics": ["-O2", "-Wall", "-Werror", "-pthread", "tests/tools/fs_semantics.c"],
+    # 32-bit and without a C library (there is no 32-bit one here).
+    "fs_compat32": ["-m32", "-O2", "-Wall", "-Werror", "-ffreestanding", "-nostdlib", "-static",
+                    "-fno-pic", "-fno-stack-protector", "-I", "include/uapi",
+                    "-I", "/usr/include/x86_64-linux-gnu", "tests/tools/fs_compat32.c"],
     "fs_c_api": ["-O2", "-Wall", "-Werror", "-I", "userspace-tools/fastsocket-c/include",
                  "-I", "include/uapi", "tests/tools/fs_c_api.c",
                  "-L", "userspace-tools/target/release", "-lfastsocket"],

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Bad input gets a clear errno and changes nothing: the ioctls (see
-# tests/tools/fs_badinput.c, built on the host against the uapi header),
+# tests/tools/fs_badinput.c, built on the host against the uapi header,
+# and fs_compat32.c, the same from a 32-bit caller),
 # the sysctls, and races of close, fork, exec and exit with enabling.
 . "$FS_TOP/tests/vm/lib.sh"
 
@@ -11,6 +12,11 @@ rc=$?
 cat /tmp/badinput.out
 [ "$rc" = 0 ] || fail "$(grep -m1 '^FAIL' /tmp/badinput.out)"
 kv ioctl_cases "$(grep -c '^ok' /tmp/badinput.out)"
+
+# A 32-bit caller gets the same answers, through compat_ioctl.
+need_tool fs_compat32 "cannot build fs_compat32"
+out=$("$FS_TEST_TOOLS/fs_compat32") || fail "32-bit caller: $out"
+kv compat32 "$out"
 
 # The error message of a shell that writes a sysctl: the text after the
 # last ": " (e.g. "Invalid argument").
