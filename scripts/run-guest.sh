@@ -138,8 +138,8 @@ for label in stock fastsocket; do
 	say "  $(printf '%-10s %-7s' "$label" SYNs)$(cells "$(probe_list "/tmp/$label.probe" per_cpu_incoming)")"
 	say "  $(printf '%-10s %-7s' "" accepts)$(cells "$(probe_list "/tmp/$label.probe" per_cpu_accepts)")"
 done
-say "  fastsocket SYNs taken by the local listener of their cpu: $syn_local" \
-	"($(cells "$syn_cpus" | tr -s ' ' | sed 's/^ //;s/ /, /g') per cpu), by the global one: $syn_global"
+say "  fastsocket connections queued on their cpu's accept queue: $syn_local" \
+	"($(cells "$syn_cpus" | tr -s ' ' | sed 's/^ //;s/ /, /g') per cpu), on the listener's shared queue: $syn_global"
 say ""
 say "transfers and instructions per connection: counted by the emulator's cache-coherence model"
 say "(unbounded private caches: only sharing misses) over a $window_seconds s window of each, the whole"

@@ -4,7 +4,9 @@
  *
  * This is the project's ABI.  Every argument starts with its own size, set
  * by the caller to sizeof() of the structure it was built against; the
- * module rejects sizes it does not know with EINVAL.  See
+ * module rejects sizes it does not know with EINVAL.  Every structure has
+ * one layout for 32- and 64-bit callers (fixed-size fields, 64-bit fields
+ * at multiples of 8 bytes), so 32-bit callers use the same ioctls.  See
  * Documentation/control-plane.rst.
  */
 #ifndef _UAPI_LINUX_FASTSOCKET_H
@@ -17,7 +19,7 @@
 #define FASTSOCKET_IOC_MAGIC	0xF5
 
 /* Features, as bits of fastsocket_info.features and .enabled */
-#define FASTSOCKET_FEATURE_LISTEN	(1ULL << 0)	/* local listen tables */
+#define FASTSOCKET_FEATURE_LISTEN	(1ULL << 0)	/* local listen */
 
 /* Up to 1024 cpus in a cpu set */
 #define FASTSOCKET_CPUSET_WORDS	16
@@ -49,8 +51,14 @@ struct fastsocket_info {
  * @fd: in: a listening TCP socket (AF_INET or AF_INET6) of the caller
  * @flags: in: FASTSOCKET_LISTEN_* (LISTEN); 0 (UNLISTEN)
  * @reserved: zero
- * @cpus: in, with FASTSOCKET_LISTEN_CPUS: the cpus that get a local
- *	listener (bit n of word n / 64); all online cpus without the flag
+ * @cpus: in, with FASTSOCKET_LISTEN_CPUS: the cpus whose accept queue of
+ *	the listener may be used (bit n of word n / 64); every cpu below
+ *	nr_cpu_ids without the flag.  LISTEN of an enabled listener sets its
+ *	cpus; the connections waiting on the queue of a cpu left out move to
+ *	its shared queue at once.
+ *
+ * UNLISTEN of a listener that is not enabled fails with EINVAL, also of
+ * one that stopped listening (which disabled it) and listens again.
  */
 struct fastsocket_listen {
 	__u32 size;
@@ -66,15 +74,23 @@ struct fastsocket_listen {
 /**
  * struct fastsocket_listen_state - FASTSOCKET_IOC_LISTEN_STATE
  * @size: in: sizeof(struct fastsocket_listen_state)
- * @fd: in: a socket of the caller
+ * @fd: in: a socket of the caller; any socket but an enabled TCP
+ *	listener (UDP, UNIX, a TCP socket not enabled) reads as not enabled,
+ *	every out field 0
  * @state: out: FASTSOCKET_STATE_*
- * @nr_local: out: local listeners it has now
- * @queued: out: connections waiting in its local listeners' queues
+ * @nr_local: out: how many cpus @local has
+ * @queued: out: connections waiting on its per-cpu accept queues (not
+ *	those on its shared queue)
  * @reserved: zero
- * @memory: out: bytes held for its local listen (wait queues, local
- *	listeners, tables)
- * @cpus: out: the cpus allowed a local listener
- * @local: out: the cpus that have one
+ * @memory: out: bytes held for its per-cpu accept queues
+ * @cpus: out: the cpus whose accept queue may be used
+ * @local: out: the cpus whose accept queue is in use now: a task pinned
+ *	to that cpu accepted from or polled the listener within
+ *	listen_idle_ms, or waits on that cpu's queue now
+ *
+ * The field names are those of 0.2.0, whose per-cpu unit was a "local
+ * listener" socket; since 0.3.0 it is a cpu's accept queue of the
+ * listener itself (Documentation/control-plane.rst).
  */
 struct fastsocket_listen_state {
 	__u32 size;

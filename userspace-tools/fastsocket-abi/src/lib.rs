@@ -65,9 +65,9 @@ impl Device {
         Ok(i)
     }
 
-    /// `FASTSOCKET_IOC_LISTEN`: gives the listening socket `fd` local
-    /// listeners on the cpus of `cpus` (`LISTEN_CPUS`), or on every online
-    /// cpu with `None`.
+    /// `FASTSOCKET_IOC_LISTEN`: gives the listening socket `fd` per-cpu
+    /// accept queues, used on the cpus of `cpus` (`LISTEN_CPUS`), or on
+    /// every cpu with `None`.  On an enabled listener it sets the cpus.
     pub fn local_listen(&self, fd: RawFd, cpus: Option<&CpuSet>) -> io::Result<()> {
         let mut l = listen_arg(fd, cpus);
         self.ioctl(uapi::IOC_LISTEN, &mut l)
@@ -108,7 +108,7 @@ pub fn info() -> io::Result<Info> {
 }
 
 /// Enables local listen for the listening socket `fd` of this process: on
-/// the cpus of `cpus`, or on every online cpu with `None`.
+/// the cpus of `cpus`, or on every cpu with `None`.
 pub fn local_listen(fd: RawFd, cpus: Option<&CpuSet>) -> io::Result<()> {
     Device::open()?.local_listen(fd, cpus)
 }

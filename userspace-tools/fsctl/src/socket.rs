@@ -185,8 +185,9 @@ pub struct Report {
     pub allowed_cpus: Vec<usize>,
     pub allowed_cpulist: String,
     /// The CPUs whose accept queue is in use now: a task pinned there
-    /// accepted or polled the listener within `listen_idle_ms` (the JSON
-    /// keys keep their first names, which are ABI).
+    /// accepted or polled the listener within `listen_idle_ms`, or waits
+    /// on that CPU's queue now (the JSON keys keep their first names,
+    /// which are ABI).
     pub local_cpus: Vec<usize>,
     pub local_cpulist: String,
     /// How many CPUs that is.

@@ -9,14 +9,14 @@
 //! Every TCP listener the process makes gets local listen
 //! (`FASTSOCKET_IOC_LISTEN`) right after its `listen()` succeeds: the
 //! listener gets an accept queue per cpu.  A connection waits on the queue
-//! of the cpu that completed its handshake while a worker pinned to that cpu
-//! (its affinity exactly that cpu) accepts from or polls the listener, and
-//! on the listener's shared queue otherwise, as on stock Linux.  Workers
-//! that the application pins (nginx's `worker_cpu_affinity`, haproxy's
-//! `cpu-map`) or that `FASTSOCKET_PIN=1` pins get locality; unpinned ones
-//! are served exactly as on stock Linux.  Forked processes and threads
-//! alike, and an enabled listener stays enabled across `fork()` and
-//! `exec()` for as long as it listens.
+//! of the cpu that completed its handshake while a worker pinned to that
+//! cpu (its affinity exactly that cpu) accepts from, polls or waits on the
+//! listener, and on the listener's shared queue otherwise, as on stock
+//! Linux.  Workers that the application pins (nginx's
+//! `worker_cpu_affinity`, haproxy's `cpu-map`) or that `FASTSOCKET_PIN=1`
+//! pins get locality; unpinned ones are served exactly as on stock Linux.
+//! Forked processes and threads alike, and an enabled listener stays
+//! enabled across `fork()` and `exec()` for as long as it listens.
 //!
 //! The stock path is never changed: `listen()` returns what the C
 //! library's returns, with its errno; when `/dev/fastsocket` is missing or
@@ -222,9 +222,10 @@ pub unsafe extern "C" fn accept4(
 /// `epoll_ctl(2)`; with `FASTSOCKET_PIN=1`, pins the thread before it
 /// first registers an enabled listener.  The registration waits on the
 /// accept queue of the cpu the thread is pinned to when it registers (an
-/// unpinned thread: the shared queue only): pinning afterwards, at the
-/// first accept, would leave the worker waiting on another cpu's queue, or
-/// on none, while connections wait on its own.
+/// unpinned thread: the shared queue only), and keeps that queue in use
+/// while it exists: pinning afterwards, at the first accept, would leave
+/// the worker waiting on another cpu's queue, or on none, while
+/// connections wait on its own.
 ///
 /// # Safety
 ///
