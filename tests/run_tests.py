@@ -32,7 +32,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parent.parent
 VM_SCENARIOS = ["load_unload", "registration", "bad_input", "connections", "locality", "fallback",
                 "namespaces", "auto", "unload_under_load", "preload", "servers", "nginx", "haproxy",
-                "fsctl", "semantics", "bench", "bench_lockstat", "coherence"]
+                "fsctl", "semantics", "listen_bounds", "bench", "bench_lockstat", "coherence"]
 # Scenarios of the long tier only (they are its long form: there is no
 # short one worth the time).
 LONG_SCENARIOS = ["soak"]
@@ -77,7 +77,11 @@ TIERS = {
 # there) and its bench are an earlier, busier run's figures scaled by 0.6,
 # the ratio of the two runs' 2-vCPU rows.  semantics is a guess, not yet
 # measured: four passes of its rows (about 3 s each on the host) under
-# TCG, scaled to the release kernel as the light scenarios are.  A
+# TCG, scaled to the release kernel as the light scenarios are.
+# listen_bounds is a guess too: two passes of its rows (a few rescue
+# rounds each), 2 x 10,000 LISTEN/UNLISTEN rounds and two network
+# namespaces made and freed; the debug kernel's lockdep and KASAN weigh
+# on the ioctl rounds.  A
 # scenario a table lacks counts RELEASE_FACTOR (release) or 1 (debug)
 # times the debug kernel's figure.
 DURATIONS = {
@@ -86,29 +90,32 @@ DURATIONS = {
             "harness_selftest": 1, "load_unload": 27, "registration": 9, "bad_input": 19,
             "connections": 42, "locality": 146, "fallback": 69, "namespaces": 69, "auto": 30,
             "unload_under_load": 42, "preload": 35, "servers": 87, "nginx": 140, "haproxy": 93,
-            "fsctl": 69, "semantics": 90, "bench": 314, "bench_lockstat": 45, "soak": 900},
+            "fsctl": 69, "semantics": 90, "listen_bounds": 60, "bench": 314,
+            "bench_lockstat": 45, "soak": 900},
         2: {
             "harness_selftest": 3, "load_unload": 35, "registration": 16, "bad_input": 19,
             "connections": 42, "locality": 122, "fallback": 48, "namespaces": 59, "auto": 43,
             "unload_under_load": 59, "preload": 28, "servers": 99, "nginx": 184, "haproxy": 108,
-            "fsctl": 80, "semantics": 90, "bench": 370, "bench_lockstat": 71, "soak": 900},
+            "fsctl": 80, "semantics": 90, "listen_bounds": 60, "bench": 370,
+            "bench_lockstat": 71, "soak": 900},
         4: {
             "harness_selftest": 2, "load_unload": 30, "registration": 12, "bad_input": 15,
             "connections": 51, "locality": 109, "fallback": 81, "namespaces": 81, "auto": 36,
             "unload_under_load": 51, "preload": 29, "servers": 105, "nginx": 164, "haproxy": 108,
-            "fsctl": 81, "semantics": 90, "bench": 370, "bench_lockstat": 54, "soak": 900},
+            "fsctl": 81, "semantics": 90, "listen_bounds": 60, "bench": 370,
+            "bench_lockstat": 54, "soak": 900},
     },
     "release": {
         1: {
             "harness_selftest": 0, "load_unload": 10, "registration": 4, "bad_input": 8,
             "connections": 8, "locality": 34, "fallback": 11, "namespaces": 17, "auto": 11,
             "unload_under_load": 14, "preload": 11, "servers": 29, "nginx": 99, "haproxy": 47,
-            "fsctl": 29, "semantics": 30},
+            "fsctl": 29, "semantics": 30, "listen_bounds": 20},
         4: {
             "harness_selftest": 1, "load_unload": 12, "registration": 6, "bad_input": 11,
             "connections": 9, "locality": 36, "fallback": 10, "namespaces": 18, "auto": 12,
             "unload_under_load": 24, "preload": 13, "servers": 35, "nginx": 100, "haproxy": 44,
-            "fsctl": 38, "semantics": 35, "bench": 194},
+            "fsctl": 38, "semantics": 35, "listen_bounds": 25, "bench": 194},
     },
 }
 # A boot and a power-off, and the second after each scenario, outside the
@@ -360,6 +367,7 @@ TEST_TOOLS = {
     "fs_badinput": ["-O2", "-Wall", "-pthread", "tests/tools/fs_badinput.c"],
     "fs_listen_calls": ["-O2", "-Wall", "-Werror", "tests/tools/fs_listen_calls.c"],
     "fs_semantics": ["-O2", "-Wall", "-Werror", "-pthread", "tests/tools/fs_semantics.c"],
+    "fs_bounds": ["-O2", "-Wall", "-Werror", "-pthread", "tests/tools/fs_bounds.c"],
     # 32-bit and without a C library (there is no 32-bit one here).
     "fs_compat32": ["-m32", "-O2", "-Wall", "-Werror", "-ffreestanding", "-nostdlib", "-static",
                     "-fno-pic", "-fno-stack-protector", "-I", "include/uapi",
