@@ -7,8 +7,9 @@
 //! there is one listening socket, the application's, and the module makes
 //! no socket of its own.  The module decides which listeners are enabled
 //! (ioctls, the automatic mode), keeps a reference on each, and runs the
-//! rescue: a CPU's queue that holds connections nobody accepted for
-//! `listen_idle_ms` hands them to the listener's shared queue.
+//! rescue: a CPU's queue that has not been empty for `listen_idle_ms` (its
+//! workers are busy, stopped or gone) hands its connections to the
+//! listener's shared queue, where any worker takes them.
 //!
 //! Lock order: a listener's socket lock, then the registry's mutex.
 
@@ -134,8 +135,8 @@ impl Tables {
         Ok(counts)
     }
 
-    /// One round of the rescue: queues that held connections for the idle
-    /// time without an accept hand them to the shared queue; with the
+    /// One round of the rescue: queues that have not been empty for the
+    /// idle time hand their connections to the shared queue; with the
     /// feature off, every queue does.  Listeners that stopped listening
     /// (the kernel disabled them, in any context) are forgotten here, so
     /// their sockets are freed at most one round late.

@@ -3,9 +3,9 @@
 //! Decisions of local listen that need no kernel: compiled by the module
 //! and, with its tests, on the host.
 
-/// How long a CPU's accept queue may hold connections without an accept
-/// before the rescue moves them to the listener's shared queue, in ms; 0
-/// moves everything (the feature is switched off).
+/// How long a CPU's accept queue may stay non-empty before the rescue moves
+/// its connections to the listener's shared queue, in ms; 0 moves
+/// everything (the feature is switched off).
 ///
 /// The rescue runs every [`scan_period_ms`], so a connection waits at most
 /// one and a half idle times for its CPU's workers before any worker of

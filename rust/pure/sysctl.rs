@@ -80,11 +80,11 @@ macro_rules! sysctls {
 
 sysctls! {
     Listen = "listen", Switch, 1, 0..=1,
-        "Local listen tables on (1) or off (0; every local queue moves to its listener).";
+        "Local listen on (1) or off (0; every per-CPU accept queue moves to its listener's shared queue).";
     ListenAuto = "listen_auto", Switch, 0, 0..=1,
         "Local listen for every TCP listener (1), or only those enabled through /dev/fastsocket (0).";
     ListenIdleMs = "listen_idle_ms", Number, 200, 10..=60000,
-        "Milliseconds a CPU's accept queue stays in use after its pinned workers' last accept or poll, and may hold connections none of them takes.";
+        "Milliseconds a CPU's accept queue stays in use after its pinned workers' last accept or poll, and may stay non-empty before its connections move to the shared queue.";
 }
 
 /// Switches of the mechanisms to come, which `fsctl` knows by name so that

@@ -106,9 +106,10 @@ impl Sock {
         }
     }
 
-    /// Moves the connections of the listener's per-CPU queues that waited
-    /// `max_age_ms` (0: all) without an accept to its shared queue, where
-    /// any worker takes them; returns how many moved.  Process context.
+    /// Moves the connections of the listener's per-CPU queues that have not
+    /// been empty for `max_age_ms` (0: all queues) to its shared queue,
+    /// where any worker takes them; returns how many moved.  Process
+    /// context.
     pub(crate) fn rescue(&self, max_age_ms: u32) -> u32 {
         // SAFETY: the socket is live (type invariant); the call takes only
         // the queues' own locks.
@@ -139,7 +140,7 @@ pub(crate) struct ListenerState {
     /// The CPUs whose queues may be used.
     pub(crate) allowed: CpuSet,
     /// The CPUs whose queues are in use (a pinned worker accepted or polled
-    /// there within the idle time).
+    /// there within the idle time, or waits there now).
     pub(crate) attended: CpuSet,
     /// Connections waiting on them.
     pub(crate) waiting: u32,
