@@ -29,6 +29,8 @@ measure() {
 	*) fail "unknown mode $mode" ;;
 	esac
 	echo "== $mode"
+	local before
+	before=$(proc_total syn_local)
 	if ! env ${preload:+"LD_PRELOAD=$preload"} "$FS_TEST_TOOLS/fs_semantics" --mode "$mode" \
 		>"/tmp/semantics.$mode" 2>"/tmp/semantics.$mode.err"; then
 		fs_sysctl listen_auto 0
@@ -37,7 +39,11 @@ measure() {
 	fi
 	fs_sysctl listen_auto 0
 	cat "/tmp/semantics.$mode.err"
+	# A mode is compared only if connections took the per-cpu path: the
+	# rows accept on cpu 0 first, so cpu 0's queue is in use for them.
+	LOCAL[$mode]=$(($(proc_total syn_local) - before))
 }
+declare -A LOCAL
 
 # same KEY STOCK VALUE: whether VALUE, a mode's, passes against STOCK's.
 # The rule is equality, but for the reuseport group's spread: no connection
@@ -105,6 +111,14 @@ done
 unsupported=$(awk '$1 ~ /_supported$/ && $2 == 0 { sub(/_supported$/, "", $1); print $1 }' \
 	/tmp/semantics.stock | paste -sd, -)
 kv unsupported_rows "${unsupported:-none}"
+for mode in "${modes[@]}"; do
+	kv "${mode}_queued_on_their_cpu" "${LOCAL[$mode]}"
+	if [ "$mode" = stock ]; then
+		[ "${LOCAL[$mode]}" = 0 ] || differ+=("stock: ${LOCAL[$mode]} connections on a per-cpu queue")
+	elif [ "${LOCAL[$mode]}" = 0 ]; then
+		differ+=("$mode: no connection waited on its cpu's queue: the mode tested nothing")
+	fi
+done
 kv values_compared "${#keys[@]}"
 kv differing "${#differ[@]}"
 if [ "${#differ[@]}" -gt 0 ]; then
