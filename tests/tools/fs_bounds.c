@@ -45,9 +45,7 @@
 #include <unistd.h>
 
 #include "../../include/uapi/linux/fastsocket.h"
-
-#define __noreturn __attribute__((noreturn))
-#define __printf(a, b) __attribute__((format(printf, a, b)))
+#include "fs_tool.h"
 
 enum mode { MODE_STOCK, MODE_IOCTL };
 static const char *const mode_names[] = { "stock", "ioctl" };
@@ -74,35 +72,6 @@ static void __noreturn __printf(1, 2) die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
-}
-
-static void __printf(2, 3) put(long value, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf(" %ld\n", value);
-}
-
-static long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
-}
-
-static long now_ms(void)
-{
-	return now_us() / 1000;
-}
-
-static void sleep_ms(long ms)
-{
-	if (ms > 0)
-		poll(NULL, 0, ms);
 }
 
 static void pin(int cpu)

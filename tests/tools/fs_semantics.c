@@ -57,14 +57,13 @@
 #include <linux/xfrm.h>
 
 #include "../../include/uapi/linux/fastsocket.h"
+#include "fs_tool.h"
 
 #ifndef SO_INCOMING_CPU
 #define SO_INCOMING_CPU 49
 #endif
 
 /* The kernel's spellings, for checkpatch and the reader alike. */
-#define __noreturn __attribute__((noreturn))
-#define __printf(a, b) __attribute__((format(printf, a, b)))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 enum mode { MODE_STOCK, MODE_IOCTL, MODE_PRELOAD, MODE_AUTO };
@@ -88,30 +87,6 @@ static void __noreturn __printf(1, 2) die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
-}
-
-static void __printf(2, 3) put(long value, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf(" %ld\n", value);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	if (ms > 0)
-		poll(NULL, 0, ms);
 }
 
 static void pin(int cpu)
